@@ -1,0 +1,290 @@
+"""The only reader of the agent's environment: INPUT_*, ENDPOINT_*, SYSTEM_*, AGENT_*.
+
+Turns what the Azure Pipelines agent hands a task into a validated `AgentTask`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
+from runner.errors import UserError
+from runner.names import check_name
+from runner.request import PRODUCTION, Action, SwapRequest
+
+DEFAULT_TIMEOUT_MINUTES = 30.0
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    request: SwapRequest
+    connection: Connection
+    debug: bool
+    temp_dir: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+class AgentEnvironment:
+    """Case-insensitive view of the environment, with the agent's naming rules."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._env = {key.upper(): value for key, value in environ.items()}
+
+    def get(self, name: str) -> str:
+        return self._env.get(name.upper().replace(".", "_").replace(" ", "_"), "")
+
+    def input(self, name: str) -> str:
+        return self.get("INPUT_" + name).strip()
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.input(name)
+        return default if value == "" else value.lower() == "true"
+
+    @property
+    def debug(self) -> bool:
+        return self.get("SYSTEM_DEBUG").lower() == "true"
+
+    @property
+    def system_access_token(self) -> str:
+        return self.get("ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN")
+
+
+def read_agent_task(environ: Mapping[str, str]) -> AgentTask:
+    """Reads and validates the step's inputs and its AzureRM service connection."""
+    env = AgentEnvironment(environ)
+    warnings: list[str] = []
+    request = _read_request(env, warnings)
+    connection = read_connection(env, _required(env, "ConnectedServiceName", "azureSubscription"))
+    return AgentTask(
+        request=request,
+        connection=connection,
+        debug=env.debug,
+        temp_dir=env.get("AGENT_TEMPDIRECTORY"),
+        warnings=tuple(warnings),
+    )
+
+
+def _required(env: AgentEnvironment, name: str, alias: str = "") -> str:
+    value = env.input(name) or (env.input(alias) if alias else "")
+    if not value:
+        shown = f"{name}" + (f" (YAML: {alias})" if alias else "")
+        raise UserError(f"Input {shown} is required but empty. Set it in the task's inputs.")
+    return value
+
+
+def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
+    action_text = env.input("Action") or Action.SWAP.value
+    actions = {a.value.lower(): a for a in Action}
+    if action_text.lower() not in actions:
+        raise UserError(
+            f"Action '{action_text}' is not supported by this version of the task. "
+            f"Use Action: '{Action.SWAP.value}'."
+        )
+    app = check_name("WebAppName", _required(env, "WebAppName"), "app")
+    group_text = env.input("ResourceGroupName")
+    group = check_name("ResourceGroupName", group_text, "resource group") if group_text else None
+    source = check_name("SourceSlot", _required(env, "SourceSlot"), "slot")
+    with_production = env.flag("SwapWithProduction", default=True)
+    target_text = env.input("TargetSlot")
+    if with_production:
+        if target_text and target_text.lower() != PRODUCTION:
+            # Microsoft's task ignores TargetSlot here; keep that, but never silently.
+            warnings.append(
+                f"TargetSlot is '{target_text}' but SwapWithProduction is true, so "
+                f"'{source}' is swapped into PRODUCTION, not into '{target_text}'. "
+                f"To swap with '{target_text}', set SwapWithProduction: false."
+            )
+        target = PRODUCTION
+    else:
+        if not target_text:
+            raise UserError(
+                "TargetSlot is empty while SwapWithProduction is false. "
+                "Name the slot to swap with, or set SwapWithProduction: true."
+            )
+        target = check_name("TargetSlot", target_text, "slot")
+    if source.lower() == target.lower():
+        raise UserError(
+            f"SourceSlot and the target are both '{source}' on app '{app}': a slot cannot be "
+            "swapped with itself. Set SourceSlot to the slot holding the new version "
+            "(e.g. staging)."
+        )
+    return SwapRequest(
+        action=actions[action_text.lower()],
+        app=app,
+        resource_group=group,
+        source_slot=source,
+        target_slot=target,
+        preserve_vnet=env.flag("PreserveVnet", default=False),
+        timeout_seconds=_timeout_minutes(env) * 60,
+    )
+
+
+def _timeout_minutes(env: AgentEnvironment) -> float:
+    text = env.input("SwapTimeoutInMinutes")
+    if not text:
+        return DEFAULT_TIMEOUT_MINUTES
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not 0 < minutes <= 24 * 60:
+        raise UserError(
+            f"SwapTimeoutInMinutes is '{text}': give a number of minutes between 1 and 1440."
+        )
+    return minutes
+
+
+def read_connection(env: AgentEnvironment, connection_id: str) -> Connection:
+    """Reads the AzureRM service connection the agent exported for `connection_id`."""
+    arm_url = env.get("ENDPOINT_URL_" + connection_id)
+    if not arm_url:
+        raise UserError(
+            f"Service connection '{connection_id}' is not available to this step. Check that "
+            "ConnectedServiceName (azureSubscription) names an Azure Resource Manager service "
+            "connection and that this pipeline is authorized to use it."
+        )
+    auth = _json(env, "ENDPOINT_AUTH_" + connection_id, connection_id)
+    data = _json(env, "ENDPOINT_DATA_" + connection_id, connection_id, required=False)
+    params = {str(k).lower(): str(v) for k, v in (auth.get("parameters") or {}).items()}
+    data_l = {str(k).lower(): str(v) for k, v in data.items()}
+    scheme_name = str(auth.get("scheme") or env.get("ENDPOINT_AUTH_SCHEME_" + connection_id))
+
+    def param(key: str) -> str:
+        return params.get(key.lower(), "") or env.get(
+            f"ENDPOINT_AUTH_PARAMETER_{connection_id}_{key}"
+        )
+
+    def datum(key: str) -> str:
+        return data_l.get(key.lower(), "") or env.get(f"ENDPOINT_DATA_{connection_id}_{key}")
+
+    subscription = datum("subscriptionId")
+    if not subscription:
+        raise UserError(
+            f"Service connection '{connection_id}' has no subscription id. Edit the service "
+            "connection and choose a subscription (scope level Subscription)."
+        )
+    common: dict[str, Any] = {
+        "name": connection_id,
+        "cloud": _cloud(arm_url, datum),
+        "subscription_id": subscription,
+        "tenant_id": param("tenantid"),
+        "client_id": param("serviceprincipalid"),
+    }
+    scheme = scheme_name.lower()
+    if scheme == "serviceprincipal":
+        auth_type = param("authenticationType").lower() or "spnkey"
+        if auth_type == "spncertificate":
+            pem = param("servicePrincipalCertificate")
+            _need(pem, "servicePrincipalCertificate", connection_id)
+            return _checked(
+                Connection(
+                    scheme=Scheme.SERVICE_PRINCIPAL_CERTIFICATE, certificate_pem=pem, **common
+                )
+            )
+        secret = param("serviceprincipalkey")
+        _need(secret, "serviceprincipalkey", connection_id)
+        return _checked(
+            Connection(scheme=Scheme.SERVICE_PRINCIPAL_SECRET, client_secret=secret, **common)
+        )
+    if scheme == "workloadidentityfederation":
+        request_uri = env.get("SYSTEM_OIDCREQUESTURI")
+        token = env.system_access_token
+        if not request_uri or not token:
+            raise UserError(
+                f"Service connection '{connection_id}' uses workload identity federation, but the "
+                "agent gave this step no OIDC request URI or job access token "
+                "(SYSTEM_OIDCREQUESTURI, System.AccessToken). Use a current agent (3.227 or newer)."
+            )
+        oidc = OidcSource(request_uri, token, connection_id)
+        return _checked(Connection(scheme=Scheme.WORKLOAD_IDENTITY, oidc=oidc, **common))
+    if scheme == "managedserviceidentity":
+        common["client_id"] = datum("msiclientId") or ""
+        return Connection(scheme=Scheme.MANAGED_IDENTITY, **common)
+    raise UserError(
+        f"Service connection '{connection_id}' uses the authentication scheme '{scheme_name}', "
+        "which this task does not support. Use a service principal (secret or certificate), "
+        "workload identity federation or a managed identity."
+    )
+
+
+def _cloud(arm_url: str, datum: Any) -> Cloud:
+    environment = str(datum("environment") or "AzureCloud")
+    known = CLOUDS.get(environment.lower())
+    authority = datum("environmentAuthorityUrl") or datum("activeDirectoryAuthority")
+    audience = datum("activeDirectoryServiceEndpointResourceId")
+    if known is None and not (authority and audience):
+        raise UserError(
+            f"The service connection's environment '{environment}' needs its authority and "
+            "audience (environmentAuthorityUrl, activeDirectoryServiceEndpointResourceId). "
+            "Edit the service connection and fill them in."
+        )
+    return Cloud(
+        name=environment,
+        arm_url=arm_url if arm_url.endswith("/") else arm_url + "/",
+        authority=authority or (known.authority if known else ""),
+        audience=audience or (known.audience if known else ""),
+    )
+
+
+def _json(env: AgentEnvironment, name: str, connection_id: str, required: bool = True) -> Any:
+    text = env.get(name)
+    if not text and not required:
+        return {}
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UserError(
+            f"Service connection '{connection_id}' is malformed: its {name.split('_')[1].lower()} "
+            "data is missing or not a JSON object. Re-save the service connection."
+        )
+    return value
+
+
+def _need(value: str, key: str, connection_id: str) -> None:
+    if not value:
+        raise UserError(
+            f"Service connection '{connection_id}' has no '{key}'. Edit the service connection "
+            "and supply it (or create a new one)."
+        )
+
+
+def _checked(connection: Connection) -> Connection:
+    for label, value in (
+        ("tenantid", connection.tenant_id),
+        ("serviceprincipalid", connection.client_id),
+    ):
+        _need(value, label, connection.name)
+    return connection
+
+
+def secrets_in(environ: Mapping[str, str]) -> list[str]:
+    """Secret values the agent handed over, to register before anything is printed."""
+    env = AgentEnvironment(environ)
+    found = [env.system_access_token]
+    for key, value in environ.items():
+        upper = key.upper()
+        if upper.startswith("ENDPOINT_AUTH_") and not upper.startswith("ENDPOINT_AUTH_SCHEME_"):
+            if upper.startswith("ENDPOINT_AUTH_PARAMETER_"):
+                name = upper.rsplit("_", 1)[-1]
+                if name in {"SERVICEPRINCIPALKEY", "SERVICEPRINCIPALCERTIFICATE", "ACCESSTOKEN"}:
+                    found.append(value)
+            else:
+                found.extend(_auth_secrets(value))
+    return [value for value in found if value]
+
+
+def _auth_secrets(text: str) -> list[str]:
+    try:
+        auth = json.loads(text)
+    except ValueError:
+        return []
+    params = auth.get("parameters") if isinstance(auth, dict) else None
+    if not isinstance(params, dict):
+        return []
+    keys = {"serviceprincipalkey", "serviceprincipalcertificate", "accesstoken", "password"}
+    return [str(v) for k, v in params.items() if str(k).lower() in keys and v]

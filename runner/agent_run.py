@@ -1,0 +1,78 @@
+"""The task as the agent runs it: environment in, logging commands out, an exit code back."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import Optional, TextIO
+
+from runner.agent_env import read_agent_task, secrets_in
+from runner.cancellation import Cancellation, StopNow
+from runner.errors import UserError
+from runner.outcome_report import report
+from runner.pipeline_log import PipelineLog, TaskResult
+from runner.swap import Outcome, SwapPlan, SwapResult, describe_plan, plan_swap, swap_slots
+from runner.web_apps import AzureCallError, WebApps
+
+
+def run_agent_task(
+    environ: Mapping[str, str], stream: TextIO, cancellation: Optional[Cancellation] = None
+) -> int:
+    debug = environ.get("SYSTEM_DEBUG", "").lower() == "true"
+    log = PipelineLog(stream, debug_enabled=debug)
+    for secret in secrets_in(environ):  # before anything else can print
+        log.add_secret(secret)
+    cancellation = cancellation or Cancellation()
+    plan: Optional[SwapPlan] = None
+    temp_dir = ""
+    try:
+        task = read_agent_task(environ)
+        temp_dir = task.temp_dir
+        for secret in task.connection.secrets:
+            log.add_secret(secret)
+        for warning in task.warnings:
+            log.warning(warning)
+        if debug:
+            _route_sdk_logging(log)
+        web_apps = WebApps(task.connection, log, debug)
+        log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
+        plan = plan_swap(task.request, web_apps, log)
+        describe_plan(plan, log)
+        result = swap_slots(plan, web_apps, log, cancellation)
+    except UserError as error:
+        result = SwapResult(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
+    except AzureCallError as error:
+        result = SwapResult(Outcome.NOT_STARTED, f"{error}. Nothing was changed in Azure.")
+    except (StopNow, KeyboardInterrupt):
+        result = SwapResult(
+            Outcome.CANCELED, "Canceled before the swap was sent: nothing was changed in Azure."
+        )
+    except Exception as error:  # the log must still end with one clear line and a result
+        log.debug(traceback.format_exc())
+        log.error(
+            f"Unexpected error: {type(error).__name__}: {error}. Run again with "
+            "system.debug=true to see the details, and report it if it persists."
+        )
+        log.set_output("SwapOutcome", "Failed" if plan is None else "Unknown")
+        log.complete(TaskResult.FAILED, f"Unexpected error: {type(error).__name__}")
+        return 1
+    return report(log, result, plan, temp_dir, cancellation.requested.is_set())
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, log: PipelineLog) -> None:
+        super().__init__(logging.DEBUG)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._log.debug(f"{record.name}: {record.getMessage()}")
+
+
+def _route_sdk_logging(log: PipelineLog) -> None:
+    """With system.debug, show the SDK's request log (it redacts authorization headers)."""
+    for name in ("azure", "msal"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if name == "azure" else logging.WARNING)
+        logger.addHandler(_LogHandler(log))
+        logger.propagate = False

@@ -1,0 +1,62 @@
+"""Cancellation as the agent does it: SIGINT first, SIGTERM 7.5 s later, then a kill.
+
+SIGINT asks us to wrap up (a swap already sent is watched a little longer, so the log can say
+how it ended); SIGTERM or a second SIGINT stops at once, even inside a network call.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Optional
+
+# Time allowed after SIGINT to learn a running swap's outcome, within the agent's 7.5 s.
+GRACE_SECONDS = 5.0
+
+
+class StopNow(BaseException):
+    """Raised in the main thread by SIGTERM: leave whatever is running, report, exit."""
+
+
+class Cancellation:
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.requested_at: Optional[float] = None
+        self.signal_name = ""
+
+    def request(self, name: str) -> None:
+        if not self.requested.is_set():
+            self.requested_at = time.monotonic()
+            self.signal_name = name
+            self.requested.set()
+
+    @property
+    def grace_over(self) -> bool:
+        return self.requested_at is not None and (
+            time.monotonic() - self.requested_at >= GRACE_SECONDS
+        )
+
+    def sleep(self, seconds: float) -> None:
+        """Sleeps, waking early when cancellation is requested."""
+        if seconds > 0:
+            self.requested.wait(seconds)
+
+    def install(self) -> None:
+        """Routes SIGINT/SIGTERM (and Windows' SIGBREAK) here. Main thread only."""
+
+        def on_interrupt(signum: int, frame: Optional[FrameType]) -> None:
+            if self.requested.is_set():
+                raise StopNow()
+            self.request(signal.Signals(signum).name)
+
+        def on_terminate(signum: int, frame: Optional[FrameType]) -> None:
+            self.request(signal.Signals(signum).name)
+            raise StopNow()
+
+        signal.signal(signal.SIGINT, on_interrupt)
+        signal.signal(signal.SIGTERM, on_terminate)
+        sigbreak = getattr(signal, "SIGBREAK", None)
+        if sigbreak is not None:
+            signal.signal(sigbreak, on_terminate)

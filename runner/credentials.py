@@ -1,0 +1,107 @@
+"""Credentials for a connection, through azure-identity, for the connection's own cloud."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import requests
+
+from runner.connection import Connection, OidcSource, Scheme
+from runner.errors import UserError
+from runner.log import Log
+
+
+class RegisteringCredential:
+    """Wraps a credential so that every token it hands out is masked in the log at once."""
+
+    def __init__(self, inner: Any, log: Log) -> None:
+        self._inner = inner
+        self._log = log
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        token = self._inner.get_token(*scopes, **kwargs)
+        self._log.add_secret(token.token)
+        return token
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def credential_for(connection: Connection, log: Log) -> RegisteringCredential:
+    """Builds the azure-identity credential for `connection`; no network call yet."""
+    from azure import identity
+
+    cloud = connection.cloud
+    options: dict[str, Any] = {"authority": cloud.authority}
+    if not cloud.is_known_public_authority:
+        # A private authority (Azure Stack, the local emulator) must not leak calls to
+        # login.microsoftonline.com for instance discovery.
+        options["disable_instance_discovery"] = True
+    scheme = connection.scheme
+    inner: Any
+    if scheme is Scheme.SERVICE_PRINCIPAL_SECRET:
+        inner = identity.ClientSecretCredential(
+            connection.tenant_id, connection.client_id, connection.client_secret, **options
+        )
+    elif scheme is Scheme.SERVICE_PRINCIPAL_CERTIFICATE:
+        inner = identity.CertificateCredential(
+            connection.tenant_id,
+            connection.client_id,
+            certificate_data=connection.certificate_pem.encode(),
+            **options,
+        )
+    elif scheme is Scheme.WORKLOAD_IDENTITY:
+        assert connection.oidc is not None
+        oidc = connection.oidc
+        inner = identity.ClientAssertionCredential(
+            connection.tenant_id,
+            connection.client_id,
+            lambda: _pipeline_oidc_token(oidc, log),
+            **options,
+        )
+    elif scheme is Scheme.MANAGED_IDENTITY:
+        inner = identity.ManagedIdentityCredential(client_id=connection.client_id or None)
+    else:
+        inner = identity.DefaultAzureCredential(
+            exclude_interactive_browser_credential=True, **_tenant(connection.tenant_id)
+        )
+    return RegisteringCredential(inner, log)
+
+
+def _tenant(tenant_id: str) -> dict[str, Any]:
+    return {"additionally_allowed_tenants": ["*"]} if not tenant_id else {}
+
+
+def _pipeline_oidc_token(oidc: OidcSource, log: Log) -> str:
+    """Asks Azure DevOps for this job's OIDC token for the service connection."""
+    url = oidc.request_uri.rstrip("/")
+    try:
+        response = requests.post(
+            url,
+            params={"api-version": "7.1", "serviceConnectionId": oidc.service_connection_id},
+            headers={
+                "Authorization": "Bearer " + oidc.system_access_token,
+                "Content-Type": "application/json",
+            },
+            timeout=30,
+        )
+    except requests.RequestException as error:
+        raise UserError(
+            f"Could not reach Azure DevOps for the OIDC token ({url}): {error}"
+        ) from None
+    token: Optional[str] = None
+    if response.ok:
+        try:
+            token = response.json().get("oidcToken")
+        except ValueError:
+            token = None
+    if not token:
+        raise UserError(
+            f"Azure DevOps did not issue an OIDC token for service connection "
+            f"'{oidc.service_connection_id}' (HTTP {response.status_code}). Check that the "
+            "connection uses workload identity federation and that this pipeline may use it."
+        )
+    log.add_secret(token)
+    return str(token)

@@ -1,0 +1,56 @@
+"""The log the swap writes to: the pipeline's (##vso commands) or a terminal's."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+
+class Log(Protocol):
+    """What the orchestration may say. Implementations mask every registered secret."""
+
+    def add_secret(self, value: str) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+    def debug(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def error(self, message: str) -> None: ...
+
+    def group(self, title: str) -> AbstractContextManager[None]: ...
+
+    def progress(self, percent: int, text: str) -> None: ...
+
+    def set_output(self, name: str, value: str) -> None: ...
+
+
+class SecretMask:
+    """Replaces registered secrets with *** in anything about to be written."""
+
+    def __init__(self) -> None:
+        self._values: list[str] = []
+
+    def add(self, value: str) -> list[str]:
+        """Registers `value` (and each line of a multi-line value); returns what was new."""
+        new: list[str] = []
+        candidates = [value] + [line.strip() for line in value.splitlines()]
+        for candidate in candidates:
+            if len(candidate) >= 4 and candidate not in self._values and not _is_marker(candidate):
+                self._values.append(candidate)
+                new.append(candidate)
+        # Longest first, so a secret containing another is masked whole.
+        self._values.sort(key=len, reverse=True)
+        return new
+
+    def apply(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, "***")
+        return text
+
+
+def _is_marker(line: str) -> bool:
+    # PEM armour lines are public; masking them would only garble the log.
+    return line.startswith("-----") and line.endswith("-----")
