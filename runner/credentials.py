@@ -64,14 +64,8 @@ def credential_for(connection: Connection, log: Log) -> RegisteringCredential:
     elif scheme is Scheme.MANAGED_IDENTITY:
         inner = identity.ManagedIdentityCredential(client_id=connection.client_id or None)
     else:
-        inner = identity.DefaultAzureCredential(
-            exclude_interactive_browser_credential=True, **_tenant(connection.tenant_id)
-        )
+        inner = identity.DefaultAzureCredential(**options)
     return RegisteringCredential(inner, log)
-
-
-def _tenant(tenant_id: str) -> dict[str, Any]:
-    return {"additionally_allowed_tenants": ["*"]} if not tenant_id else {}
 
 
 def _pipeline_oidc_token(oidc: OidcSource, log: Log) -> str:

@@ -53,4 +53,4 @@ class SecretMask:
 
 def _is_marker(line: str) -> bool:
     # PEM armour lines are public; masking them would only garble the log.
-    return line.startswith("-----") and line.endswith("-----")
+    return "\n" not in line and line.startswith("-----") and line.endswith("-----")

@@ -86,7 +86,7 @@ def send_swap(
             log.info(
                 f"Another operation is running on '{source.app}'; waiting to swap. ({failure})"
             )
-            _pause(cancellation, _wait(failure, 5))
+            _pause(cancellation, _wait(failure, 3))
             if _last_swap(web_apps, target) != last_swap:
                 raise UserError(
                     f"Another swap of '{source.app}' completed while this task waited: not "

@@ -1,0 +1,99 @@
+"""`make demo`: a whole release on the local App Service emulator, no Azure subscription needed.
+
+Starts the emulator, deploys v2 to staging, runs the Swap Slots task exactly as the Azure
+Pipelines agent would (its environment, its service connection, its log), shows which version
+each slot serves before and after, and stops everything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from runner.emulator_process import EmulatorProcess
+from runner.local_agent import agent_environment, parse_command
+
+APP = "contoso-web"
+GROUP = "rg-swap-demo"
+
+
+def run_demo() -> int:
+    with tempfile.TemporaryDirectory(prefix="swap-slots-demo-") as temp:
+        work = Path(temp)
+        with EmulatorProcess.start(work / "emulator") as emulator:
+            info = emulator.info
+            say(f"Local App Service emulator running at {info['url']}")
+            show_slots(emulator, "Before the release")
+            say("Deploying v2 to the staging slot (as AzureWebApp@1 would)...")
+            emulator.deploy(APP, "staging", "v2")
+            show_slots(emulator, "After the deployment")
+            say("Running the Swap Slots task as the Azure Pipelines agent would:")
+            inputs = {
+                "azureSubscription": info["service_connection_id"],
+                "WebAppName": APP,
+                "ResourceGroupName": GROUP,
+                "SourceSlot": "staging",
+            }
+            env = agent_environment(info, inputs, work / "agent")
+            code = run_task_streaming(env, work / "agent")
+            show_slots(emulator, "After the swap")
+            production = emulator.serving(APP, "production")
+            staging = emulator.serving(APP, "staging")
+    ok = code == 0 and production == "v2" and staging == "v1"
+    say(
+        "Done: production serves v2 and staging keeps v1, ready to swap back."
+        if ok
+        else f"The demo did not end as expected (task exit code {code})."
+    )
+    return 0 if ok else 1
+
+
+def run_task_streaming(env: dict[str, str], work: Path) -> int:
+    """Runs `python -m runner` and shows its log, commands rendered as the web UI would."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner"],
+        env=env,
+        cwd=str(work),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        shown = render(line.rstrip("\n"))
+        if shown is not None:
+            print("  | " + shown, flush=True)
+    return process.wait()
+
+
+def render(line: str) -> Optional[str]:
+    command = parse_command(line)
+    if command is None:
+        if line.startswith("##[group]"):
+            return "> " + line[len("##[group]") :]
+        return None if line.startswith("##[endgroup]") else line
+    if command.name == "task.logissue":
+        return f"{command.properties.get('type', 'issue').upper()}: {command.data}"
+    if command.name == "task.complete":
+        return f"Result: {command.properties.get('result')}"
+    if command.name == "task.setvariable":
+        return f"Output {command.properties.get('variable')} = {command.data}"
+    return None  # setsecret, progress, summary: not shown in the log view
+
+
+def show_slots(emulator: EmulatorProcess, title: str) -> None:
+    production = emulator.serving(APP, "production")
+    staging = emulator.serving(APP, "staging")
+    say(f"{title}: production serves {production}, staging serves {staging}")
+
+
+def say(text: str) -> None:
+    print(f"== {text}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo())

@@ -1,0 +1,109 @@
+"""`swap-slots swap`: the same engine from a terminal, with the user's own Azure login."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from runner.cancellation import Cancellation, StopNow
+from runner.connection import CLOUDS, Cloud, Connection, Scheme
+from runner.errors import UserError
+from runner.names import check_name
+from runner.request import PRODUCTION, Action, SwapRequest
+from runner.swap import Outcome, describe_plan, plan_swap, swap_slots
+from runner.terminal_log import TerminalLog
+from runner.web_apps import AzureCallError, WebApps
+
+
+@dataclass(frozen=True)
+class TerminalSwap:
+    """The `swap` command's arguments, as argparse gives them."""
+
+    app: str
+    resource_group: Optional[str]
+    source: str
+    target: str
+    preserve_vnet: bool
+    subscription: Optional[str]
+    tenant: Optional[str]
+    cloud: str
+    arm_url: Optional[str]
+    authority: Optional[str]
+    audience: Optional[str]
+    timeout_minutes: float
+    debug: bool
+
+
+def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
+    log = TerminalLog(debug_enabled=args.debug)
+    try:
+        request, connection = _parse(args)
+        web_apps = WebApps(connection, log, args.debug)
+        plan = plan_swap(request, web_apps, log)
+        describe_plan(plan, log)
+        result = swap_slots(plan, web_apps, log, cancellation)
+    except (UserError, AzureCallError) as error:
+        log.error(f"{error} Nothing was changed in Azure.")
+        return 1
+    except StopNow:
+        log.error("Canceled before the swap was sent: nothing was changed in Azure.")
+        return 130
+    if result.outcome is Outcome.SWAPPED:
+        log.info(result.message)
+        print(result.production_url)
+        return 0
+    log.error(result.message)
+    return 130 if result.outcome is Outcome.CANCELED else 1
+
+
+def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
+    app = check_name("--app", args.app, "app")
+    group = (
+        check_name("--resource-group", args.resource_group, "resource group")
+        if args.resource_group
+        else None
+    )
+    source = check_name("--source", args.source, "slot")
+    target = check_name("--target", args.target or PRODUCTION, "slot")
+    if source.lower() == target.lower():
+        raise UserError(f"--source and --target are both '{source}': name two different slots.")
+    if not 0 < args.timeout_minutes <= 24 * 60:
+        raise UserError(f"--timeout is {args.timeout_minutes:g}: give 1 to 1440 minutes.")
+    subscription = args.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    if not subscription:
+        raise UserError(
+            "No subscription given: pass --subscription or set AZURE_SUBSCRIPTION_ID "
+            "(`az account show --query id -o tsv` prints yours)."
+        )
+    request = SwapRequest(
+        action=Action.SWAP,
+        app=app,
+        resource_group=group,
+        source_slot=source,
+        target_slot=target,
+        preserve_vnet=args.preserve_vnet,
+        timeout_seconds=args.timeout_minutes * 60,
+    )
+    connection = Connection(
+        name="your Azure login",
+        scheme=Scheme.DEVELOPER_LOGIN,
+        cloud=_cloud(args),
+        subscription_id=subscription,
+        tenant_id=args.tenant or os.environ.get("AZURE_TENANT_ID", ""),
+    )
+    return request, connection
+
+
+def _cloud(args: TerminalSwap) -> Cloud:
+    known = CLOUDS.get(args.cloud.lower())
+    if known is None:
+        names = ", ".join(c.name for c in CLOUDS.values())
+        raise UserError(f"--cloud '{args.cloud}' is not known. Use one of: {names}.")
+    authority = args.authority or os.environ.get("AZURE_AUTHORITY_HOST") or known.authority
+    return Cloud(
+        name=known.name if not args.arm_url else "custom",
+        arm_url=args.arm_url or known.arm_url,
+        authority=authority if authority.endswith("/") else authority + "/",
+        audience=args.audience or known.audience,
+    )

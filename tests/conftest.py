@@ -1,0 +1,54 @@
+"""Fixtures: the local App Service emulator as a real HTTPS server in its own process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from runner.emulator_process import EmulatorProcess
+
+StartEmulator = Callable[..., EmulatorProcess]
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for every emulator of the run, so certificates are made once."""
+    return tmp_path_factory.mktemp("emulator")
+
+
+@pytest.fixture
+def start_emulator(pki_dir: Path) -> Iterator[StartEmulator]:
+    started: list[EmulatorProcess] = []
+
+    def start(*args: str) -> EmulatorProcess:
+        emulator = EmulatorProcess.start(pki_dir, *args)
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator(start_emulator: StartEmulator) -> EmulatorProcess:
+    """The default emulator: contoso-web (production + staging, both v1), 0.5 s swaps."""
+    return start_emulator("--swap-seconds", "0.5")
+
+
+MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+READ_ONLY_POSTS = ("/list", "/slotsdiffs", "/publishxml")
+
+
+def mutating_calls(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+    """Requests that could have changed something in (emulated) Azure Resource Manager."""
+    return [
+        call
+        for call in emulator.requests()
+        if call["method"] in MUTATING
+        and str(call["path"]).lower().startswith("/subscriptions/")
+        and not str(call["path"]).lower().endswith(READ_ONLY_POSTS)
+    ]
