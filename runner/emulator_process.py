@@ -21,7 +21,8 @@ class EmulatorProcess:
         self.info = info
         self.url: str = info["url"]
         self._session = requests.Session()
-        self._session.verify = info["ca_cert"]
+        # Per request: a session-wide `verify` loses to $REQUESTS_CA_BUNDLE in requests.
+        self._ca: str = info["ca_cert"]
 
     @classmethod
     def start(cls, data_dir: Path, *args: str) -> EmulatorProcess:
@@ -61,7 +62,7 @@ class EmulatorProcess:
 
     def control(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Any:
         response = self._session.request(
-            method, self.url + "_emulator/" + path, json=body, timeout=10
+            method, self.url + "_emulator/" + path, json=body, timeout=10, verify=self._ca
         )
         response.raise_for_status()
         return response.json() if response.content else None
@@ -76,11 +77,11 @@ class EmulatorProcess:
 
     def requests(self) -> list[dict[str, Any]]:
         """Every request the emulator has answered, oldest first."""
-        return list(self.control("GET", "requests")["requests"])
+        return _listing(self.control("GET", "requests"), "requests")
 
     def operations(self) -> list[dict[str, Any]]:
         """Every swap Azure accepted, with its outcome and wall-clock times."""
-        return list(self.control("GET", "operations")["operations"])
+        return _listing(self.control("GET", "operations"), "operations")
 
     def slot_url(self, app: str, slot: str) -> str:
         for entry in self.info["apps"]:
@@ -91,7 +92,7 @@ class EmulatorProcess:
     def serving(self, app: str, slot: str) -> str:
         """The version the slot's own site serves now ("down" when it does not answer)."""
         try:
-            response = self._session.get(self.slot_url(app, slot), timeout=5)
+            response = self._session.get(self.slot_url(app, slot), timeout=5, verify=self._ca)
         except requests.RequestException:
             return "down"
         return str(response.headers.get("X-App-Version") or response.json().get("version"))
@@ -117,3 +118,7 @@ class EmulatorProcess:
         traceback: Optional[TracebackType],
     ) -> None:
         self.stop()
+
+
+def _listing(body: Any, key: str) -> list[dict[str, Any]]:
+    return list(body[key] if isinstance(body, dict) else body)

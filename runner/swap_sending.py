@@ -65,7 +65,7 @@ def send_swap(
             failure = error
         if failure.failure is CallFailure.NOT_SENT and unsent < MAX_UNSENT_RETRIES:
             unsent += 1
-            log.warning(f"Could not reach Azure ({failure}); sending the swap again.")
+            log.info(f"Could not reach Azure ({failure}); sending the swap again.")
             _pause(cancellation, 2.0)
             continue
         if failure.status == 429:
@@ -108,7 +108,7 @@ def send_swap(
             if resent_after_lost_answer:
                 raise SwapFailed(str(failure))
             resent_after_lost_answer = True
-            log.warning(
+            log.info(
                 f"Azure's answer to the swap was lost ({failure}); checked that no "
                 "swap has completed, sending it again."
             )

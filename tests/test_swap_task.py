@@ -20,13 +20,9 @@ def swap_inputs(**overrides: str) -> dict[str, str]:
 
 
 def run(
-    emulator: EmulatorProcess,
-    tmp_path: Path,
-    scheme: str = "secret",
-    debug: bool = False,
-    **inputs: str,
+    emulator: EmulatorProcess, tmp_path: Path, scheme: str = "secret", **inputs: str
 ) -> AgentLog:
-    env = agent_environment(emulator.info, swap_inputs(**inputs), tmp_path, scheme, debug)
+    env = agent_environment(emulator.info, swap_inputs(**inputs), tmp_path, scheme)
     return run_task(env, tmp_path)
 
 
