@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 endif
 PY := $(BIN)/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench rehearse clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,19 @@ test: lint
 	$(PY) -m pytest -q
 
 bench: $(BIN)/.installed
-	$(PY) benchmarks/swap_latency.py
+	$(PY) -m benchmarks.swap_latency
+	$(PY) -m benchmarks.startup
+
+rehearse: $(BIN)/.installed
+	$(PY) -m runner.pipeline_templates.rehearsal
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The extension: build/vsix/*.vsix, packaged by the tfx-cli pinned in package-lock.json.
+.PHONY: vsix
+vsix: $(BIN)/.installed node_modules/.package-lock.json
+	$(PY) tools/build_vsix.py
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from runner.emulator_process import EmulatorProcess
+from runner.emulator.process import Emulator, start_emulator
 from runner.local_agent import agent_environment, parse_command
 
 APP = "contoso-web"
@@ -23,7 +23,7 @@ GROUP = "rg-swap-demo"
 def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="swap-slots-demo-") as temp:
         work = Path(temp)
-        with EmulatorProcess.start(work / "emulator") as emulator:
+        with start_emulator(work / "emulator") as emulator:
             info = emulator.info
             say(f"Local App Service emulator running at {info['url']}")
             show_slots(emulator, "Before the release")
@@ -85,7 +85,7 @@ def render(line: str) -> Optional[str]:
     return None  # setsecret, progress, summary: not shown in the log view
 
 
-def show_slots(emulator: EmulatorProcess, title: str) -> None:
+def show_slots(emulator: Emulator, title: str) -> None:
     production = emulator.serving(APP, "production")
     staging = emulator.serving(APP, "staging")
     say(f"{title}: production serves {production}, staging serves {staging}")

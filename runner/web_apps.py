@@ -103,14 +103,20 @@ class WebApps:
 
     # --- plumbing -------------------------------------------------------------------------
 
+    def _credential_once(self) -> Any:
+        if self._credential is None:
+            self._credential = credential_for(self.connection, self._log)
+        return self._credential
+
     def _connect(self) -> Any:
         if self._client is None:
+            # Imported only now, after the token: azure-mgmt-web is the slowest import by far
+            # (about 1 s on an agent with no .pyc), and a wrong credential should not wait for it.
             from azure.mgmt.web import WebSiteManagementClient
 
             cloud = self.connection.cloud
-            self._credential = credential_for(self.connection, self._log)
             self._client = WebSiteManagementClient(
-                self._credential,
+                self._credential_once(),
                 self.connection.subscription_id,
                 base_url=cloud.arm_url,
                 credential_scopes=[cloud.scope],
@@ -170,9 +176,8 @@ class WebApps:
         """Gets a token now, so a wrong credential fails before anything else is tried."""
         from azure.core.exceptions import ClientAuthenticationError
 
-        self._connect()
         try:
-            self._credential.get_token(self.connection.cloud.scope)
+            self._credential_once().get_token(self.connection.cloud.scope)
         except ClientAuthenticationError as error:
             raise self._credential_error(error) from None
         except ValueError as error:  # azure-identity's word for a malformed certificate etc.

@@ -8,9 +8,10 @@ from typing import Any, Callable
 
 import pytest
 
-from runner.emulator_process import EmulatorProcess
+from runner.emulator.process import Emulator
+from runner.emulator.process import start_emulator as start_emulator_process
 
-StartEmulator = Callable[..., EmulatorProcess]
+StartEmulator = Callable[..., Emulator]
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +22,10 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def start_emulator(pki_dir: Path) -> Iterator[StartEmulator]:
-    started: list[EmulatorProcess] = []
+    started: list[Emulator] = []
 
-    def start(*args: str) -> EmulatorProcess:
-        emulator = EmulatorProcess.start(pki_dir, *args)
+    def start(*args: str) -> Emulator:
+        emulator = start_emulator_process(pki_dir, *args)
         started.append(emulator)
         return emulator
 
@@ -34,7 +35,7 @@ def start_emulator(pki_dir: Path) -> Iterator[StartEmulator]:
 
 
 @pytest.fixture
-def emulator(start_emulator: StartEmulator) -> EmulatorProcess:
+def emulator(start_emulator: StartEmulator) -> Emulator:
     """The default emulator: contoso-web (production + staging, both v1), 0.5 s swaps."""
     return start_emulator("--swap-seconds", "0.5")
 
@@ -43,7 +44,7 @@ MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 READ_ONLY_POSTS = ("/list", "/slotsdiffs", "/publishxml")
 
 
-def mutating_calls(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+def mutating_calls(emulator: Emulator) -> list[dict[str, Any]]:
     """Requests that could have changed something in (emulated) Azure Resource Manager."""
     return [
         call

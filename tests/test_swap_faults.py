@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runner.emulator_process import EmulatorProcess
+from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator
 
@@ -19,17 +19,17 @@ APP, GROUP = "contoso-web", "rg-swap-demo"
 INPUTS = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
 
 
-def swaps(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+def swaps(emulator: Emulator) -> list[dict[str, Any]]:
     return emulator.operations()
 
 
-def run(emulator: EmulatorProcess, tmp_path: Path, **inputs: str) -> AgentLog:
+def run(emulator: Emulator, tmp_path: Path, **inputs: str) -> AgentLog:
     return run_task(agent_environment(emulator.info, {**INPUTS, **inputs}, tmp_path), tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["throttle", "server-error", "unavailable", "drop"])
 def test_a_failed_swap_request_is_resent_without_a_second_swap(
-    emulator: EmulatorProcess, tmp_path: Path, kind: str
+    emulator: Emulator, tmp_path: Path, kind: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault(kind, method="POST", path="slotsswap")
@@ -44,7 +44,7 @@ def test_a_failed_swap_request_is_resent_without_a_second_swap(
 
 @pytest.mark.parametrize("kind", ["throttle", "server-error", "drop"])
 def test_status_checks_survive_transient_faults(
-    emulator: EmulatorProcess, tmp_path: Path, kind: str
+    emulator: Emulator, tmp_path: Path, kind: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault(kind, method="GET", path="operationresults", count=2)
@@ -56,7 +56,7 @@ def test_status_checks_survive_transient_faults(
     assert emulator.serving(APP, "production") == "v2"
 
 
-def test_an_expired_token_is_renewed_once(emulator: EmulatorProcess, tmp_path: Path) -> None:
+def test_an_expired_token_is_renewed_once(emulator: Emulator, tmp_path: Path) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault("expired-token")
 
@@ -67,7 +67,7 @@ def test_an_expired_token_is_renewed_once(emulator: EmulatorProcess, tmp_path: P
 
 
 def test_conflict_with_another_operation_waits_then_swaps(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault("conflict")
@@ -80,7 +80,7 @@ def test_conflict_with_another_operation_waits_then_swaps(
 
 
 def test_a_swap_azure_fails_reports_azure_message_and_keeps_production(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault("swap-fails")
@@ -96,7 +96,7 @@ def test_a_swap_azure_fails_reports_azure_message_and_keeps_production(
 
 
 def test_a_version_that_does_not_start_fails_warm_up_like_azure(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     emulator.deploy(APP, "staging", "v2", health="broken")
 
@@ -136,7 +136,7 @@ def test_timeout_says_the_swap_is_still_running_and_what_production_serves(
     assert len(swaps(emulator)) == 1
 
 
-def start_task(emulator: EmulatorProcess, tmp_path: Path) -> subprocess.Popen[str]:
+def start_task(emulator: Emulator, tmp_path: Path) -> subprocess.Popen[str]:
     env = agent_environment(emulator.info, INPUTS, tmp_path)
     return subprocess.Popen(
         [sys.executable, "-m", "runner"],
@@ -149,7 +149,7 @@ def start_task(emulator: EmulatorProcess, tmp_path: Path) -> subprocess.Popen[st
     )
 
 
-def wait_for_swap_to_start(emulator: EmulatorProcess) -> None:
+def wait_for_swap_to_start(emulator: Emulator) -> None:
     deadline = time.monotonic() + 20
     while not swaps(emulator):
         assert time.monotonic() < deadline, "the task never sent the swap"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.emulator_process import EmulatorProcess
+from runner.emulator.process import Emulator
 from tests.agent import SCHEMES, AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator, mutating_calls
 
@@ -19,16 +19,14 @@ def swap_inputs(**overrides: str) -> dict[str, str]:
     return inputs
 
 
-def run(
-    emulator: EmulatorProcess, tmp_path: Path, scheme: str = "secret", **inputs: str
-) -> AgentLog:
+def run(emulator: Emulator, tmp_path: Path, scheme: str = "secret", **inputs: str) -> AgentLog:
     env = agent_environment(emulator.info, swap_inputs(**inputs), tmp_path, scheme)
     return run_task(env, tmp_path)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_swap_with_production_succeeds_with_each_auth_scheme(
-    emulator: EmulatorProcess, tmp_path: Path, scheme: str
+    emulator: Emulator, tmp_path: Path, scheme: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
 
@@ -77,7 +75,7 @@ def test_target_slot_with_swap_with_production_warns_and_swaps_production(
 
 
 def test_empty_resource_group_is_found_from_the_app_name(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
 
@@ -107,7 +105,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("inputs", "expected"), BAD_INPUTS, ids=[e for _, e in BAD_INPUTS])
 def test_bad_input_fails_clearly_before_any_change(
-    emulator: EmulatorProcess, tmp_path: Path, inputs: dict[str, str], expected: str
+    emulator: Emulator, tmp_path: Path, inputs: dict[str, str], expected: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
 
@@ -137,7 +135,7 @@ def test_ambiguous_app_name_asks_for_the_resource_group(
 
 
 def test_wrong_client_secret_fails_with_entra_message_and_no_change(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     info = dict(emulator.info, client_secret="not-the-secret")
     env = agent_environment(info, swap_inputs(), tmp_path)
@@ -150,7 +148,7 @@ def test_wrong_client_secret_fails_with_entra_message_and_no_change(
     assert mutating_calls(emulator) == []
 
 
-def test_malformed_connection_fails_clearly(emulator: EmulatorProcess, tmp_path: Path) -> None:
+def test_malformed_connection_fails_clearly(emulator: Emulator, tmp_path: Path) -> None:
     env = agent_environment(emulator.info, swap_inputs(), tmp_path)
     cid = emulator.info["service_connection_id"]
     env[f"ENDPOINT_AUTH_{cid}"] = "{not json"
@@ -162,7 +160,7 @@ def test_malformed_connection_fails_clearly(emulator: EmulatorProcess, tmp_path:
     assert mutating_calls(emulator) == []
 
 
-def test_unknown_connection_fails_clearly(emulator: EmulatorProcess, tmp_path: Path) -> None:
+def test_unknown_connection_fails_clearly(emulator: Emulator, tmp_path: Path) -> None:
     env = agent_environment(emulator.info, swap_inputs(), tmp_path)
     env["INPUT_CONNECTEDSERVICENAME"] = "11111111-2222-3333-4444-555555555555"
 
@@ -174,7 +172,7 @@ def test_unknown_connection_fails_clearly(emulator: EmulatorProcess, tmp_path: P
 
 @pytest.mark.parametrize("scheme", ["secret", "certificate", "oidc"])
 def test_no_secret_is_printed_even_with_debug(
-    emulator: EmulatorProcess, tmp_path: Path, scheme: str
+    emulator: Emulator, tmp_path: Path, scheme: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     env = agent_environment(emulator.info, swap_inputs(), tmp_path, scheme, debug=True)

@@ -1,0 +1,262 @@
+'use strict';
+// The task's entry point for the agent's Node handlers (Node20_1 and Node24).
+// It finds a Python, puts the task's bundled packages on its path, runs `python -m runner` with the
+// agent's environment and stdio, passes cancellation signals on, and exits with Python's exit code.
+// No azure-pipelines-task-lib here: importing it deletes INPUT_* and ENDPOINT_* from process.env,
+// and the Python child needs them.
+
+const childProcess = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const TASK_DIR = path.resolve(__dirname, '..');
+const PYTHON_DIR = path.join(TASK_DIR, 'python');
+const LIB_DIR = path.join(PYTHON_DIR, 'lib');
+const MIN_PYTHON = [3, 9, 2];
+const PROBE_TIMEOUT_MS = 30000;
+
+// Prints what the launcher needs to know about an interpreter as one JSON line. Python 2 syntax
+// too, so that an old `python` is reported as too old rather than as broken.
+const PROBE = [
+  'import json, os, platform, sys, sysconfig',
+  'try:',
+  '    libc = os.confstr("CS_GNU_LIBC_VERSION") or ""',
+  'except (AttributeError, ValueError, OSError):',
+  '    libc = ""',
+  'print(json.dumps({"version": list(sys.version_info[:3]),',
+  '    "implementation": platform.python_implementation().lower(),',
+  '    "platform": sysconfig.get_platform(), "libc": libc, "executable": sys.executable}))',
+].join('\n');
+
+const task = JSON.parse(fs.readFileSync(path.join(TASK_DIR, 'task.json'), 'utf8'));
+
+function message(key, ...args) {
+  let i = 0;
+  return task.messages[key].replace(/%s/g, () => String(args[i++]));
+}
+
+// Logging-command escaping as the agent decodes it: `%` first (as %AZP25), then CR and LF;
+// property values also `]` and `;`.
+function escapeData(text) {
+  return text.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(text) {
+  return escapeData(text).replace(/]/g, '%5D').replace(/;/g, '%3B');
+}
+
+function command(name, properties, data) {
+  const props = Object.entries(properties)
+    .map(([key, value]) => `${key}=${escapeProperty(value)};`)
+    .join('');
+  return `##vso[${name} ${props}]${escapeData(data)}`;
+}
+
+// What the user must fix before the task can start; main() reports it and fails the step.
+class TaskFailure extends Error {}
+
+function fail(text) {
+  throw new TaskFailure(text);
+}
+
+function debug(text) {
+  if ((process.env.SYSTEM_DEBUG || '').toLowerCase() === 'true') {
+    console.log(`##[debug]${text}`);
+  }
+}
+
+function versionText(version) {
+  return version.join('.');
+}
+
+function isAtLeast(version, minimum) {
+  for (let i = 0; i < minimum.length; i++) {
+    if ((version[i] || 0) !== minimum[i]) {
+      return (version[i] || 0) > minimum[i];
+    }
+  }
+  return true;
+}
+
+// Runs the probe with `command` (e.g. ['py', '-3']); returns its facts, or a reason it is unusable.
+function probe(commandLine) {
+  const [file, ...args] = commandLine;
+  const run = childProcess.spawnSync(file, [...args, '-E', '-S', '-c', PROBE], {
+    encoding: 'utf8',
+    timeout: PROBE_TIMEOUT_MS,
+    windowsHide: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (run.error) {
+    return { reason: run.error.code === 'ENOENT' ? 'not found' : run.error.message };
+  }
+  if (run.status !== 0) {
+    const said = (run.stderr || '').trim().split(/\r?\n/).pop() || '';
+    return { reason: `exit code ${run.status}${said ? `: ${said}` : ''}` };
+  }
+  let facts;
+  try {
+    facts = JSON.parse(run.stdout.trim().split(/\r?\n/).pop());
+  } catch (err) {
+    return { reason: `unexpected output: ${run.stdout.trim().slice(0, 200)}` };
+  }
+  if (!isAtLeast(facts.version, MIN_PYTHON)) {
+    return { reason: `Python ${versionText(facts.version)} is older than ${versionText(MIN_PYTHON)}` };
+  }
+  return { facts };
+}
+
+function findPython() {
+  const configured = (process.env.INPUT_PYTHONINTERPRETER || '').trim();
+  if (configured) {
+    const found = probe([configured]);
+    if (!found.facts) {
+      fail(message('PythonInterpreterUnusable', configured, found.reason));
+    }
+    return { ...found.facts, source: 'pythonInterpreter input' };
+  }
+  const candidates = [['python3'], ['python']];
+  if (process.platform === 'win32') {
+    candidates.push(['py', '-3']);
+  }
+  const tried = [];
+  for (const candidate of candidates) {
+    const found = probe(candidate);
+    const name = candidate.join(' ');
+    if (found.facts) {
+      return { ...found.facts, source: `'${name}' on PATH` };
+    }
+    debug(`Python candidate '${name}': ${found.reason}`);
+    tried.push(`${name}: ${found.reason}`);
+  }
+  return fail(message('PythonNotFound', tried.join('; ')));
+}
+
+function glibcVersion(libc) {
+  const match = /^glibc (\d+)\.(\d+)/.exec(libc || '');
+  return match ? [Number(match[1]), Number(match[2])] : null;
+}
+
+// The folders of bundled packages for this interpreter, or null when the task has none for it.
+function bundledPath(python, index) {
+  if (python.implementation !== 'cpython') {
+    return null;
+  }
+  const minor = `${python.version[0]}.${python.version[1]}`;
+  for (const bundle of Object.values(index.platforms)) {
+    if (bundle.sysconfigPlatform !== python.platform || !bundle.pythons[minor]) {
+      continue;
+    }
+    if (bundle.minGlibc) {
+      const glibc = glibcVersion(python.libc);
+      if (!glibc || !isAtLeast(glibc, bundle.minGlibc)) {
+        continue;
+      }
+    }
+    return [...bundle.pythons[minor], index.common].map((folder) => path.join(LIB_DIR, folder));
+  }
+  return null;
+}
+
+// Elsewhere (macOS, Linux on Arm, musl, another Python): pip installs the requirements once into a
+// cache kept by the agent between jobs, keyed by task version, platform and Python version.
+function installedPath(python, index) {
+  const root = process.env.AGENT_TOOLSDIRECTORY || process.env.AGENT_TEMPDIRECTORY || os.tmpdir();
+  const { Major, Minor, Patch } = task.version;
+  const key = `${python.implementation}${python.version[0]}${python.version[1]}-${python.platform}`;
+  const target = path.join(root, 'SwapSlotsTask', `${Major}.${Minor}.${Patch}`, key);
+  const marker = path.join(target, '.complete');
+  if (fs.existsSync(marker)) {
+    debug(`Using the Python packages installed earlier in ${target}`);
+    return [target];
+  }
+  const supported = Object.keys(Object.values(index.platforms)[0].pythons).join(', ');
+  console.log(
+    message('InstallingDependencies', supported, python.platform, versionText(python.version), target),
+  );
+  const staging = `${target}.${process.pid}.tmp`;
+  const pip = childProcess.spawnSync(
+    python.executable,
+    [
+      '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--only-binary=:all:',
+      '--target', staging, '-r', path.join(PYTHON_DIR, 'requirements.txt'),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'], windowsHide: true },
+  );
+  if (pip.status !== 0) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    fail(message('DependencyInstallFailed', pip.status === null ? pip.signal : pip.status));
+  }
+  fs.writeFileSync(path.join(staging, '.complete'), '');
+  try {
+    fs.renameSync(staging, target);
+  } catch (err) {
+    // Another job on this machine finished the same install first; use its copy.
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (!fs.existsSync(marker)) {
+      throw err;
+    }
+  }
+  return [target];
+}
+
+function runRunner(python, libraryPath) {
+  const env = {
+    ...process.env,
+    PYTHONPATH: [PYTHON_DIR, ...libraryPath].join(path.delimiter),
+    PYTHONUNBUFFERED: '1',
+    PYTHONIOENCODING: 'utf-8',
+  };
+  // -S: no site-packages, so packages installed on the agent cannot shadow the bundled ones.
+  const child = childProcess.spawn(python.executable, ['-S', '-m', 'runner'], {
+    stdio: 'inherit',
+    env,
+    windowsHide: true,
+  });
+  // The agent cancels with SIGINT, then SIGTERM 7.5 s later, to this process only. On Windows the
+  // console's Ctrl+C reaches Python directly, and kill() would end it at once, so only log there.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      console.log(message('RunnerSignal', signal, child.pid));
+      if (process.platform !== 'win32') {
+        child.kill(signal);
+      }
+    });
+  }
+  child.on('error', (err) => report(new TaskFailure(`Could not start ${python.executable}: ${err.message}`)));
+  // exitCode rather than exit(): Node then ends only once stdout is flushed (pipes are
+  // asynchronous on macOS).
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      console.log(message('RunnerKilled', signal));
+      process.exitCode = 128 + (os.constants.signals[signal] || 0);
+    } else {
+      process.exitCode = code;
+    }
+  });
+}
+
+function report(err) {
+  if (!(err instanceof TaskFailure)) {
+    throw err;
+  }
+  console.log(command('task.logissue', { type: 'error' }, err.message));
+  console.log(command('task.complete', { result: 'Failed' }, err.message));
+  process.exitCode = 1;
+}
+
+function main() {
+  const python = findPython();
+  console.log(message('UsingPython', versionText(python.version), python.executable, python.source));
+  const index = JSON.parse(fs.readFileSync(path.join(LIB_DIR, 'index.json'), 'utf8'));
+  const libraryPath = bundledPath(python, index) || installedPath(python, index);
+  debug(`PYTHONPATH entries: ${[PYTHON_DIR, ...libraryPath].join(path.delimiter)}`);
+  runRunner(python, libraryPath);
+}
+
+try {
+  main();
+} catch (err) {
+  report(err);
+}

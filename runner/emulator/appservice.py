@@ -1,0 +1,372 @@
+"""The emulated App Service platform: apps, slots, deployments and swaps as Azure runs them.
+
+Time is a set of deadlines checked lazily: every call first advances the platform to "now" under
+one lock, so a swap completes exactly at its deadline without timer threads, and production keeps
+serving the old version until that instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from runner.emulator import errors
+from runner.emulator.apps import (
+    App,
+    Deployment,
+    Operation,
+    PreparedSwap,
+    Slot,
+    StickyValues,
+    app_from_json,
+    app_to_json,
+    seeded_app,
+)
+from runner.emulator.settings import HEALTHS, AppSeed
+
+
+class SwapPlan(NamedTuple):
+    duration: float
+    failure: str | None = None  # "worker-process": the swap-fails fault
+
+
+class AppService:
+    def __init__(
+        self, seeds: tuple[AppSeed, ...], state_file: Path | None, clock: Callable[[], float]
+    ) -> None:
+        self._lock = threading.RLock()
+        self._clock = clock
+        self._state_file = state_file
+        self._apps: dict[tuple[str, str], App] = {}
+        self._operations: list[Operation] = []
+        if state_file is not None and state_file.exists():
+            self._load(state_file)
+        else:
+            for seed in seeds:
+                app = seeded_app(seed)
+                self._apps[app.key] = app
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def apps(self) -> list[App]:
+        with self._lock:
+            self._advance()
+            return list(self._apps.values())
+
+    def find_app(self, resource_group: str, name: str) -> App | None:
+        with self._lock:
+            self._advance()
+            return self._apps.get((resource_group.lower(), name.lower()))
+
+    def resource_group_exists(self, resource_group: str) -> bool:
+        with self._lock:
+            return any(key[0] == resource_group.lower() for key in self._apps)
+
+    def resource_groups(self) -> list[str]:
+        with self._lock:
+            return sorted({app.resource_group for app in self._apps.values()})
+
+    def slots(self) -> list[tuple[App, Slot]]:
+        with self._lock:
+            return [(app, slot) for app in self._apps.values() for slot in app.slots.values()]
+
+    def serving(self, app_key: tuple[str, str], slot_name: str) -> Deployment:
+        """What a slot's site runs right now (a copy, safe to use outside the lock)."""
+        with self._lock:
+            self._advance()
+            slot = self._apps[app_key].slots[slot_name.lower()]
+            return Deployment(slot.deployment.version, slot.deployment.health)
+
+    def operation(self, operation_id: str) -> Operation | None:
+        with self._lock:
+            self._advance()
+            for operation in self._operations:
+                if operation.id == operation_id:
+                    return operation
+            return None
+
+    def operations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._advance()
+            return [asdict(operation) for operation in self._operations]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            self._advance()
+            return self._state()
+
+    # -- changing --------------------------------------------------------------------------
+
+    def deploy(
+        self, resource_group: str | None, app_name: str, slot_name: str, version: str, health: str
+    ) -> App:
+        if health not in HEALTHS:
+            raise errors.arm_error(400, "BadRequest", f"health must be one of {', '.join(HEALTHS)}")
+        with self._lock:
+            self._advance()
+            matches = [
+                app
+                for app in self._apps.values()
+                if app.name.lower() == app_name.lower()
+                and (resource_group is None or app.resource_group.lower() == resource_group.lower())
+            ]
+            if len(matches) != 1:
+                problem = "no app" if not matches else "several apps (give resource_group)"
+                raise errors.arm_error(
+                    404 if not matches else 400, "BadRequest", f"{problem} named '{app_name}'"
+                )
+            app = matches[0]
+            slot = app.slot(slot_name)
+            if slot is None:
+                raise errors.not_found(
+                    "Microsoft.Web/sites/slots", f"{app.name}/{slot_name}", app.resource_group
+                )
+            slot.deployment = Deployment(version, health)
+            self._changed()
+            return app
+
+    def change(self, mutate: Callable[[], None]) -> None:
+        """Apply an edit to app or slot records (settings, config) and persist it."""
+        with self._lock:
+            self._advance()
+            mutate()
+            self._changed()
+
+    def start_swap(self, app: App, source: str, target: str, plan: SwapPlan) -> Operation:
+        with self._lock:
+            self._advance()
+            source_slot, target_slot = self._swap_pair(app, source, target)
+            running = self._running_operation(app)
+            if running is not None:
+                raise errors.operation_in_progress(running.id, running.accepted_at, running.name)
+            prepared = app.prepared
+            # Completing a swap with preview names the same two slots, in either order.
+            if prepared is not None and {prepared.source.lower(), prepared.target.lower()} != {
+                source_slot.name.lower(),
+                target_slot.name.lower(),
+            }:
+                raise _prepared_conflict(app, prepared)
+            if prepared is None:
+                self._prepare(app, source_slot, target_slot, preview=False)
+            now = self._clock()
+            operation = Operation(
+                id=str(uuid.uuid4()),
+                resource_group=app.resource_group,
+                app=app.name,
+                source=source_slot.name,
+                target=target_slot.name,
+                accepted_at=now,
+                warmup_at=now + plan.duration / 2,
+                due_at=now + plan.duration,
+                failure=plan.failure,
+            )
+            self._operations.append(operation)
+            self._changed()
+            return operation
+
+    def apply_slot_config(self, app: App, source: str, target: str) -> None:
+        """Swap with preview, phase 1: the source restarts with the target's sticky settings."""
+        with self._lock:
+            self._advance()
+            source_slot, target_slot = self._swap_pair(app, source, target)
+            running = self._running_operation(app)
+            if running is not None:
+                raise errors.operation_in_progress(running.id, running.accepted_at, running.name)
+            if app.prepared is not None:
+                raise _prepared_conflict(app, app.prepared)
+            self._prepare(app, source_slot, target_slot, preview=True)
+            self._changed()
+
+    def reset_slot_config(self, app: App, slot_name: str) -> None:
+        """Cancel a swap with preview. Azure resets the slot named in the call; the portal names
+        the source and `az` the target, and both cancel the preview, so either slot of the
+        prepared pair does here."""
+        with self._lock:
+            self._advance()
+            prepared = app.prepared
+            if prepared is None or self._running_operation(app) is not None:
+                return
+            if slot_name.lower() in (prepared.source.lower(), prepared.target.lower()):
+                self._restore_source(app, prepared)
+                self._changed()
+
+    # -- the swap itself ---------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        now = self._clock()
+        changed = False
+        for operation in self._operations:
+            if operation.outcome != "InProgress":
+                continue
+            app = self._apps.get(operation.app_key)
+            if app is None:
+                continue
+            source = app.slots[operation.source.lower()]
+            if now >= operation.warmup_at and source.deployment.health == "broken":
+                self._fail(
+                    app,
+                    operation,
+                    operation.warmup_at,
+                    errors.cold_start_failed_body(app.name, source.name),
+                )
+                changed = True
+            elif now >= operation.due_at:
+                if operation.failure is not None:
+                    self._fail(
+                        app,
+                        operation,
+                        operation.due_at,
+                        errors.worker_process_failed_body(app.name, source.name),
+                    )
+                else:
+                    self._complete(app, operation)
+                changed = True
+        if changed:
+            self._changed()
+
+    def _complete(self, app: App, operation: Operation) -> None:
+        source = app.slots[operation.source.lower()]
+        target = app.slots[operation.target.lower()]
+        own_sticky = {
+            slot.name.lower(): self._sticky_values(app, slot) for slot in (source, target)
+        }
+        if app.prepared is not None:
+            # Phase 1 gave the prepared source the other slot's sticky values; it gets its own back.
+            own_sticky[app.prepared.source.lower()] = app.prepared.source_sticky
+        source_loose = self._loose_values(app, source)
+        target_loose = self._loose_values(app, target)
+        # Content and non-sticky settings move; sticky settings stay with their slot.
+        self._set_values(source, target_loose, own_sticky[source.name.lower()])
+        self._set_values(target, source_loose, own_sticky[target.name.lower()])
+        source.deployment, target.deployment = target.deployment, source.deployment
+        stamp = _utc(operation.due_at)
+        status = {
+            "timestampUtc": stamp,
+            "sourceSlotName": source.name,
+            "destinationSlotName": target.name,
+        }
+        source.swap_status = dict(status)
+        target.swap_status = dict(status)
+        app.prepared = None
+        operation.outcome, operation.status, operation.finished_at = (
+            "Succeeded",
+            200,
+            operation.due_at,
+        )
+
+    def _fail(self, app: App, operation: Operation, at: float, body: dict[str, Any]) -> None:
+        if app.prepared is not None:
+            self._restore_source(app, app.prepared)
+        operation.outcome, operation.status, operation.finished_at = "Failed", 400, at
+        operation.error = body
+
+    def _prepare(self, app: App, source: Slot, target: Slot, *, preview: bool) -> None:
+        app.prepared = PreparedSwap(
+            source.name, target.name, self._sticky_values(app, source), preview
+        )
+        self._set_values(source, self._loose_values(app, source), self._sticky_values(app, target))
+
+    def _restore_source(self, app: App, prepared: PreparedSwap) -> None:
+        source = app.slots[prepared.source.lower()]
+        self._set_values(source, self._loose_values(app, source), prepared.source_sticky)
+        app.prepared = None
+
+    def _swap_pair(self, app: App, source: str, target: str) -> tuple[Slot, Slot]:
+        source_slot, target_slot = app.slot(source), app.slot(target)
+        for name, slot in ((source, source_slot), (target, target_slot)):
+            if slot is None:
+                raise errors.not_found(
+                    "Microsoft.Web/sites/slots", f"{app.name}/{name}", app.resource_group
+                )
+        assert source_slot is not None and target_slot is not None
+        if source_slot is target_slot:
+            raise errors.app_service_error(
+                400,
+                "BadRequest",
+                f"Cannot swap site slots for site '{app.name}' because the source slot and the "
+                f"target slot are the same slot '{source_slot.name}'.",
+                "04150",
+            )
+        return source_slot, target_slot
+
+    def _running_operation(self, app: App) -> Operation | None:
+        for operation in self._operations:
+            if operation.app_key == app.key and operation.outcome == "InProgress":
+                return operation
+        return None
+
+    @staticmethod
+    def _sticky_values(app: App, slot: Slot) -> StickyValues:
+        return {
+            "appSettings": {n: slot.app_settings.get(n) for n in app.sticky_app_settings},
+            "connectionStrings": {
+                n: slot.connection_strings.get(n) for n in app.sticky_connection_strings
+            },
+        }
+
+    @staticmethod
+    def _loose_values(app: App, slot: Slot) -> StickyValues:
+        sticky = AppService._sticky_values(app, slot)
+        return {
+            "appSettings": {
+                k: v for k, v in slot.app_settings.items() if k not in sticky["appSettings"]
+            },
+            "connectionStrings": {
+                k: v
+                for k, v in slot.connection_strings.items()
+                if k not in sticky["connectionStrings"]
+            },
+        }
+
+    @staticmethod
+    def _set_values(slot: Slot, loose: StickyValues, sticky: StickyValues) -> None:
+        merged = {**loose["appSettings"], **sticky["appSettings"]}
+        slot.app_settings = {k: v for k, v in merged.items() if v is not None}
+        strings = {**loose["connectionStrings"], **sticky["connectionStrings"]}
+        slot.connection_strings = {k: v for k, v in strings.items() if v is not None}
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self._state_file is None:
+            return
+        state = self._state()
+        temporary = self._state_file.with_name(self._state_file.name + ".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        os.replace(temporary, self._state_file)
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "apps": [app_to_json(app) for app in self._apps.values()],
+            "operations": [asdict(operation) for operation in self._operations],
+        }
+
+    def _load(self, state_file: Path) -> None:
+        data = json.loads(state_file.read_text())
+        for raw in data.get("apps", []):
+            app = app_from_json(raw)
+            self._apps[app.key] = app
+        self._operations = [Operation(**raw) for raw in data.get("operations", [])]
+
+
+def _prepared_conflict(app: App, prepared: PreparedSwap) -> Exception:
+    return errors.app_service_error(
+        409,
+        "Conflict",
+        f"Cannot swap slots for site '{app.name}' because the configuration settings have been "
+        f"prepared for swap between slots '{prepared.source}' and '{prepared.target}'. Complete "
+        "or reset the swap with preview first.",
+        "04152",
+    )
+
+
+def _utc(moment: float) -> str:
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1e6):06d}Z"
+    )

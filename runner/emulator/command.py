@@ -1,0 +1,194 @@
+"""The emulator's command line: `swap-slots emulator`, `swap-slots emulator-deploy` and
+`python -m runner.emulator`. The only emulator module that knows argparse."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.emulator.faults import KINDS, parse_fault_option
+from runner.emulator.settings import (
+    DEFAULT_APPS,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_MSI_HEADER,
+    DEFAULT_SYSTEM_ACCESS_TOKEN,
+    HEALTHS,
+    EmulatorSettings,
+    FaultSpec,
+    parse_app_seed,
+)
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Register `emulator` and `emulator-deploy`; each parser sets `handler(args) -> int`."""
+    serve = subparsers.add_parser(
+        "emulator",
+        help="run the local App Service emulator (Entra ID, ARM, slot sites) over HTTPS",
+        description="Run the local App Service emulator. It prints one JSON line with its URL, "
+        "CA certificate and credentials when ready, then serves until Ctrl+C.",
+    )
+    add_serve_arguments(serve)
+    serve.set_defaults(handler=run_serve)
+
+    deploy = subparsers.add_parser(
+        "emulator-deploy",
+        help="deploy a version to a slot of a running emulator",
+        description="Deploy a version to a slot of a running emulator (what a build pipeline's "
+        "deployment to the staging slot would do).",
+    )
+    add_deploy_arguments(deploy)
+    deploy.set_defaults(handler=run_deploy)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="HTTPS port (0 = any free port)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder for certificates and keys (default: a new temporary folder)",
+    )
+    parser.add_argument(
+        "--app",
+        action="append",
+        dest="apps",
+        metavar="NAME[@RG][:SLOT,...]",
+        help="an app to seed (repeatable; replaces the default contoso-web)",
+    )
+    parser.add_argument(
+        "--swap-seconds", type=_non_negative_float, default=3.0, help="how long a swap runs (3)"
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=_retry_after,
+        default=1,
+        help="Retry-After seconds on running swaps, or 'none' (1)",
+    )
+    parser.add_argument(
+        "--state-file", type=Path, help="JSON file: loaded if it exists, saved after each change"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        dest="faults",
+        default=[],
+        metavar="KIND[:COUNT][:PATH-REGEX]",
+        type=_fault,
+        help=f"inject a fault (repeatable); kinds: {', '.join(KINDS)}",
+    )
+    parser.add_argument(
+        "--client-secret", default=DEFAULT_CLIENT_SECRET, help="the service principal's secret"
+    )
+    parser.add_argument(
+        "--system-access-token",
+        default=DEFAULT_SYSTEM_ACCESS_TOKEN,
+        help="the Azure DevOps job token the OIDC endpoint accepts",
+    )
+    parser.add_argument(
+        "--msi-header",
+        default=DEFAULT_MSI_HEADER,
+        help="the managed identity endpoint's X-IDENTITY-HEADER secret",
+    )
+
+
+def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", required=True, help="the emulator's url (from its ready line)")
+    parser.add_argument("--ca-cert", required=True, help="the emulator's CA certificate file")
+    parser.add_argument("--app", required=True, help="the app name")
+    parser.add_argument("--resource-group", help="the app's resource group, when ambiguous")
+    parser.add_argument("--slot", required=True, help="the slot, e.g. staging")
+    parser.add_argument("--version", required=True, dest="app_version", help="e.g. v2")
+    parser.add_argument(
+        "--health",
+        choices=HEALTHS,
+        default="healthy",
+        help="healthy (200), unhealthy (500) or broken (never starts)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> EmulatorSettings:
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="swap-slots-emulator-"))
+    apps = tuple(parse_app_seed(spec) for spec in args.apps) if args.apps else DEFAULT_APPS
+    return EmulatorSettings(
+        data_dir=data_dir.resolve(),
+        port=args.port,
+        apps=apps,
+        swap_seconds=args.swap_seconds,
+        retry_after=args.retry_after,
+        state_file=args.state_file.resolve() if args.state_file else None,
+        faults=tuple(args.faults),
+        client_secret=args.client_secret,
+        system_access_token=args.system_access_token,
+        msi_header=args.msi_header,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+    except ValueError as error:
+        print(f"swap-slots emulator: {error}", file=sys.stderr)
+        return 2
+    from runner.emulator.service import serve
+
+    return serve(settings)
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from runner.emulator.deploy_client import DeployFailed, deploy_version
+
+    try:
+        result = deploy_version(
+            args.url,
+            args.ca_cert,
+            args.app,
+            args.slot,
+            args.app_version,
+            args.health,
+            args.resource_group,
+        )
+    except DeployFailed as error:
+        print(f"swap-slots emulator-deploy: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Deployed {result['version']} ({result['health']}) to {result['app']}/"
+        f"{result['slot']} in {result['resource_group']}: {result['url']}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.emulator", description="Run the local App Service emulator."
+    )
+    add_serve_arguments(parser)
+    return run_serve(parser.parse_args(argv))
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _retry_after(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an integer number of seconds or 'none'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _fault(text: str) -> FaultSpec:
+    try:
+        return parse_fault_option(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

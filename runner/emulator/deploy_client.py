@@ -1,0 +1,44 @@
+"""`swap-slots emulator-deploy`: ask a running emulator to deploy a version to a slot."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class DeployFailed(Exception):
+    """The emulator refused the deployment or could not be reached; the message says why."""
+
+
+def deploy_version(
+    url: str,
+    ca_cert: str,
+    app: str,
+    slot: str,
+    version: str,
+    health: str,
+    resource_group: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"app": app, "slot": slot, "version": version, "health": health}
+    if resource_group:
+        body["resource_group"] = resource_group
+    request = urllib.request.Request(
+        url.rstrip("/") + "/_emulator/deploy",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    context = ssl.create_default_context(cafile=ca_cert)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as error:
+        raise DeployFailed(
+            f"The emulator refused: {error.read().decode(errors='replace')}"
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise DeployFailed(f"Cannot reach the emulator at {url}: {error}") from None

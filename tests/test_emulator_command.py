@@ -1,0 +1,243 @@
+"""Scenarios: the emulator as a command: its ready line, seeding, state file, command-line
+faults, `emulator-deploy`, a clean stop, and what az and Microsoft's task read from it."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import signal
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from runner.emulator.command import add_subcommands
+from tests.emulator_process import Emulator, start_emulator
+
+READY_KEYS = {
+    "url",
+    "ca_cert",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "client_certificate",
+    "subscription_id",
+    "resource_group",
+    "system_access_token",
+    "oidc_request_uri",
+    "service_connection_id",
+    "msi_endpoint",
+    "msi_header",
+    "arm_audience",
+    "apps",
+}
+
+
+def arm(
+    emulator: Emulator, method: str, path: str, body: Optional[dict[str, Any]] = None
+) -> requests.Response:
+    """An ARM call with a token from the v1 endpoint, as Microsoft's task makes them."""
+    token = requests.post(
+        f"{emulator.url}{emulator.tenant_id}/oauth2/token/",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": emulator.client_id,
+            "client_secret": emulator.client_secret,
+            "resource": emulator.arm_audience,
+        },
+        verify=emulator.ca_cert,
+        timeout=5,
+    ).json()["access_token"]
+    separator = "&" if "?" in path else "?"
+    return requests.request(
+        method,
+        f"{emulator.url}{path}{separator}api-version=2016-08-01",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body,
+        verify=emulator.ca_cert,
+        timeout=5,
+    )
+
+
+def site_path(emulator: Emulator, app: str, group: str = "rg-swap-demo") -> str:
+    return (
+        f"subscriptions/{emulator.subscription_id}/resourceGroups/{group}"
+        f"/providers/Microsoft.Web/sites/{app}"
+    )
+
+
+def test_ready_line_describes_everything_and_sigint_stops_cleanly(tmp_path: Path) -> None:
+    emulator = start_emulator(tmp_path)
+
+    info = emulator.info
+    assert set(info) >= READY_KEYS
+    assert info["url"].startswith("https://127.0.0.1:") and info["url"].endswith("/")
+    assert Path(info["ca_cert"]).is_file()
+    assert "PRIVATE KEY" in Path(info["client_certificate"]).read_text()
+    [app] = info["apps"]
+    assert (app["name"], app["resource_group"]) == ("contoso-web", "rg-swap-demo")
+    assert set(app["slots"]) == {"production", "staging"}
+    assert emulator.serving("contoso-web", "production") == "v1"
+    emulator.process.send_signal(signal.SIGINT)
+    assert emulator.process.wait(timeout=10) == 0
+
+
+def test_apps_can_be_seeded_in_several_groups_with_extra_slots(tmp_path: Path) -> None:
+    with start_emulator(
+        tmp_path, "--app", "shop@rg-east:staging,qa", "--app", "shop@rg-west", "--app", "api"
+    ) as emulator:
+        seeded = {
+            (a["name"], a["resource_group"]): sorted(a["slots"]) for a in emulator.info["apps"]
+        }
+        everywhere = arm(
+            emulator,
+            "GET",
+            f"subscriptions/{emulator.subscription_id}/providers/Microsoft.Web/sites",
+        )
+        east = arm(
+            emulator,
+            "GET",
+            f"subscriptions/{emulator.subscription_id}/resourceGroups/"
+            "rg-east/providers/Microsoft.Web/sites",
+        )
+        emulator.deploy("shop", "qa", "v7", resource_group="rg-east")
+
+        assert seeded == {
+            ("shop", "rg-east"): ["production", "qa", "staging"],
+            ("shop", "rg-west"): ["production", "staging"],
+            ("api", "rg-swap-demo"): ["production", "staging"],
+        }
+        groups = sorted(s["properties"]["resourceGroup"] for s in everywhere.json()["value"])
+        assert groups == ["rg-east", "rg-swap-demo", "rg-west"]
+        assert [s["name"] for s in east.json()["value"]] == ["shop"]
+        assert emulator.serving("shop", "qa", "rg-east") == "v7"
+
+
+def test_state_file_keeps_the_slots_across_restarts(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    options = ("--state-file", str(state), "--swap-seconds", "0", "--retry-after", "none")
+    with start_emulator(tmp_path, *options) as first:
+        first.deploy("contoso-web", "staging", "v2")
+        accepted = arm(
+            first,
+            "POST",
+            site_path(first, "contoso-web") + "/slotsswap",
+            body={"targetSlot": "staging", "preserveVnet": True},
+        )
+        assert accepted.status_code == 202
+        assert "Retry-After" not in accepted.headers
+        assert first.serving("contoso-web", "production") == "v2"
+
+    with start_emulator(tmp_path, *options) as second:
+        assert second.serving("contoso-web", "production") == "v2"
+        assert second.serving("contoso-web", "staging") == "v1"
+        assert [o["outcome"] for o in second.operations()] == ["Succeeded"]
+
+
+def test_command_line_faults_are_armed_from_the_start(tmp_path: Path) -> None:
+    with start_emulator(tmp_path, "--fault", "unavailable:2:/sites/contoso-web$") as emulator:
+        statuses = [
+            arm(emulator, "GET", site_path(emulator, "contoso-web")).status_code for _ in range(3)
+        ]
+
+        assert statuses == [503, 503, 200]
+
+
+def test_emulator_deploy_command_deploys_to_a_running_emulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="swap-slots")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    with start_emulator(tmp_path) as emulator:
+        args = parser.parse_args(
+            [
+                "emulator-deploy",
+                "--url",
+                emulator.url,
+                "--ca-cert",
+                emulator.ca_cert,
+                "--app",
+                "contoso-web",
+                "--slot",
+                "staging",
+                "--version",
+                "v2",
+                "--health",
+                "broken",
+            ]
+        )
+        unknown = parser.parse_args(
+            [
+                "emulator-deploy",
+                "--url",
+                emulator.url,
+                "--ca-cert",
+                emulator.ca_cert,
+                "--app",
+                "nope",
+                "--slot",
+                "staging",
+                "--version",
+                "v2",
+            ]
+        )
+
+        assert args.handler(args) == 0
+        assert "Deployed v2 (broken) to contoso-web/staging" in capsys.readouterr().out
+        assert emulator.serving("contoso-web", "staging") == "down"
+        assert unknown.handler(unknown) == 1
+        assert "no app named 'nope'" in capsys.readouterr().err
+
+
+def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> None:
+    with start_emulator(tmp_path) as emulator:
+        metadata = requests.get(
+            emulator.url + "/metadata/endpoints?api-version=2022-09-01",
+            verify=emulator.ca_cert,
+            timeout=5,
+        ).json()
+        subscriptions = arm(emulator, "GET", "subscriptions").json()["value"]
+        site = arm(emulator, "GET", site_path(emulator, "contoso-web") + "/")
+        credentials = arm(
+            emulator,
+            "POST",
+            site_path(emulator, "CONTOSO-WEB") + "/slots/staging/config/publishingcredentials/list",
+        ).json()
+        policy = arm(
+            emulator,
+            "GET",
+            site_path(emulator, "contoso-web") + "/basicPublishingCredentialsPolicies/scm",
+        ).json()
+        profile = arm(
+            emulator,
+            "POST",
+            site_path(emulator, "contoso-web") + "/publishxml",
+            body={"format": "WebDeploy"},
+        ).text
+        properties = credentials["properties"]
+        scm = properties["scmUri"].replace(
+            f"{properties['publishingUserName']}:{properties['publishingPassword']}@", ""
+        )
+        basic = base64.b64encode(
+            f"{properties['publishingUserName']}:{properties['publishingPassword']}".encode()
+        )
+        kudu = requests.put(
+            f"{scm}/api/deployments/abc123",
+            json={"status": 4, "message": "swapped"},
+            headers={"Authorization": f"Basic {basic.decode()}"},
+            verify=emulator.ca_cert,
+            timeout=5,
+        )
+
+        assert metadata["authentication"]["loginEndpoint"] == emulator.url
+        assert metadata["authentication"]["audiences"][0] == emulator.arm_audience
+        assert metadata["resourceManager"] == emulator.url
+        assert subscriptions[0]["tenantId"] == emulator.tenant_id
+        assert site.json()["name"] == "contoso-web"
+        assert policy["properties"]["allow"] is True
+        assert f'destinationAppUrl="{emulator.slot_url("contoso-web", "production")[:-1]}"' in (
+            profile
+        )
+        assert kudu.status_code == 200
+        assert kudu.json()["message"] == "swapped"

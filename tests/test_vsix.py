@@ -1,0 +1,229 @@
+"""The built extension: what is in it, and the task run from it as the agent runs it.
+
+The .vsix is built once per test session (tools/build_vsix.py, tfx from package-lock.json) and
+run with node and a Python that has nothing but its standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from runner.emulator.process import Emulator
+from tests import vsix_harness as harness
+from tests.conftest import StartEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_BYTES = 20 * 1000 * 1000
+APP, GROUP = "contoso-web", "rg-swap-demo"
+SWAP = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
+
+_missing = harness.missing_tools()
+pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
+
+
+@pytest.fixture(scope="session")
+def vsix() -> Path:
+    return harness.build_vsix()
+
+
+@pytest.fixture(scope="session")
+def task(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> harness.InstalledTask:
+    return harness.install(vsix, tmp_path_factory.mktemp("extension"))
+
+
+@pytest.fixture(scope="session")
+def python_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harness.stdlib_python(tmp_path_factory.mktemp("python") / "venv")
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "work").mkdir()
+    return tmp_path / "work"
+
+
+def project_version() -> str:
+    match = re.search(
+        r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE
+    )
+    assert match
+    return match.group(1)
+
+
+def test_the_vsix_fits_the_size_budget(vsix: Path) -> None:
+    assert vsix.stat().st_size <= BUDGET_BYTES, f"{vsix.stat().st_size / 1e6:.1f} MB"
+
+
+def test_the_vsix_holds_the_task_and_nothing_only_tests_need(vsix: Path) -> None:
+    names = zipfile.ZipFile(vsix).namelist()
+    assert "SwapSlots/task.json" in names and "SwapSlots/launcher/index.js" in names
+    assert "SwapSlots/python/runner/__main__.py" in names
+    assert "SwapSlots/python/lib/index.json" in names
+    assert not [n for n in names if "/runner/emulator" in n or n.endswith("demo.py")]
+    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+
+
+def test_task_and_extension_carry_the_project_version(
+    vsix: Path, task: harness.InstalledTask
+) -> None:
+    version = project_version()
+    assert "{Major}.{Minor}.{Patch}".format(**task.manifest["version"]) == version
+    vsixmanifest = zipfile.ZipFile(vsix).read("extension.vsixmanifest").decode("utf-8")
+    assert f'Version="{version}"' in vsixmanifest
+
+
+def test_bundled_index_names_existing_folders_only(task: harness.InstalledTask) -> None:
+    lib = task.task_dir / "python" / "lib"
+    index = json.loads((lib / "index.json").read_text(encoding="utf-8"))
+    assert set(index["platforms"]) == {"linux_x86_64", "win_amd64"}
+    for bundle in index["platforms"].values():
+        assert set(bundle["pythons"]) >= {"3.9", "3.10", "3.11", "3.12", "3.13"}
+        for folders in bundle["pythons"].values():
+            assert all((lib / folder).is_dir() for folder in [*folders, index["common"]])
+
+
+LOCAL_PYTHONS = [f"3.{minor}" for minor in range(9, 15)]
+
+IMPORT_PROBE = """
+import sys
+import azure.identity, azure.mgmt.web, cryptography.x509, msal, requests, yaml
+from cryptography.hazmat.primitives.asymmetric import rsa
+rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the compiled part works
+for module in (azure.identity, azure.mgmt.web, cryptography.x509, msal, requests, yaml):
+    print("from", module.__file__)
+print("python", sys.version_info[0], sys.version_info[1])
+"""
+
+
+def local_python(version: str) -> str | None:
+    """`pythonX.Y` on PATH, or one that pyenv installed (its shims work only when selected)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [
+        shutil.which(f"python{version}"),
+        *(str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"))),
+    ]
+    for found in filter(None, candidates):
+        works = subprocess.run([found, "-c", "pass"], capture_output=True, check=False)
+        if works.returncode == 0:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("version", LOCAL_PYTHONS)
+def test_the_bundled_packages_work_on_each_python(
+    version: str, task: harness.InstalledTask, tmp_path: Path, work: Path
+) -> None:
+    base = local_python(version)
+    if base is None:
+        pytest.skip(f"no Python {version} on this machine")
+    copy = tmp_path / "task"
+    shutil.copytree(task.task_dir, copy, copy_function=os.link)
+    main = copy / "python" / "runner" / "__main__.py"
+    main.unlink()  # a hard link into the unpacked extension: replace, don't overwrite
+    main.write_text(IMPORT_PROBE, encoding="utf-8")
+    python = harness.stdlib_python(tmp_path / "venv", base) / "python"
+    env = {**harness.bare_environment(work, []), "INPUT_PYTHONINTERPRETER": str(python)}
+    probe_task = harness.InstalledTask(copy, task.manifest)
+
+    log = harness.run(probe_task, env, work)
+
+    assert log.exit_code == 0, log.text
+    assert "Installing" not in log.stdout
+    assert f"python {version.replace('.', ' ')}" in log.stdout
+    modules = [
+        line.split(" ", 1)[1] for line in log.stdout.splitlines() if line.startswith("from ")
+    ]
+    assert len(modules) == 6 and all(Path(m).is_relative_to(copy) for m in modules), modules
+
+
+def test_no_python_on_the_agent_fails_with_what_to_do(
+    task: harness.InstalledTask, tmp_path: Path, work: Path
+) -> None:
+    env = harness.bare_environment(work, [])
+    env["PATH"] = str(tmp_path)
+    log = harness.run(task, env, work)
+    assert log.exit_code == 1 and log.result == "Failed"
+    assert "UsePythonVersion@0" in log.errors[0]
+
+
+def test_bad_input_fails_before_any_change(
+    task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    env = harness.bare_environment(work, [python_bin])
+    env.update(harness.input_variables(task.manifest, {"azureSubscription": "abc"}))
+    log = harness.run(task, env, work)
+    assert log.exit_code != 0 and log.result == "Failed", log.text
+    assert "WebAppName" in log.errors[0]
+    assert log.outputs["SwapOutcome"] == "NotStarted"
+
+
+# Scenarios against the local App Service emulator (HTTPS, its own process).
+
+
+@pytest.mark.parametrize("scheme", ["secret", "certificate", "oidc", "msi"])
+def test_swap_with_production_succeeds_with_each_auth_scheme(
+    scheme: str,
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.5")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], scheme)
+
+    log = harness.run(task, env, work)
+
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert log.outputs["SwapOutcome"] == "Swapped"
+    assert emulator.serving(APP, "production") == "v2"
+    assert emulator.serving(APP, "staging") == "v1"
+
+
+def swaps(emulator: Emulator) -> list[object]:
+    return [
+        r
+        for r in emulator.requests()
+        if r["method"] == "POST" and str(r["path"]).lower().endswith("/slotsswap")
+    ]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_cancel_mid_swap_as_the_agent_does_stops_before_sigterm(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "30")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin])
+    process = harness.start(task, env, work)
+    deadline = time.monotonic() + 30
+    while not swaps(emulator):
+        assert time.monotonic() < deadline and process.poll() is None, "the swap never started"
+        time.sleep(0.05)
+
+    # The agent: SIGINT to node, SIGTERM 7.5 s later, kill 2.5 s after that.
+    process.send_signal(signal.SIGINT)
+    canceled = time.monotonic()
+    try:
+        stdout, stderr = process.communicate(timeout=7.5)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=2.5)
+        pytest.fail(f"still running 7.5 s after SIGINT:\n{stdout}{stderr}")
+    stopped_after = time.monotonic() - canceled
+
+    log = harness.AgentLog(stdout, stderr, process.returncode)
+    assert log.result == "Canceled", log.text
+    assert "'production' serves version v1" in log.errors[0]
+    assert len(swaps(emulator)) == 1
+    assert stopped_after < 7.5

@@ -1,0 +1,204 @@
+"""Builds the extension: stages the task folder under build/vsix/ and packages it with tfx.
+
+    python tools/build_vsix.py [--refresh-wheels]
+
+The version in pyproject.toml is the one source of truth: it is stamped into the staged
+task.json and vss-extension.json (agents cache tasks by version, so both move together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import vendor
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "vsix"
+WHEEL_CACHE = ROOT / "build" / "cache" / "wheels"
+EXTENSION_FILES = ("overview.md", "LICENSE", "images/icon.png")
+TASK_TYPE = "ms.vss-distributed-task.task"
+TEST_ONLY_PACKAGE = "emulator"  # the local App Service emulator: tests and demos only
+
+
+class BuildError(Exception):
+    """A reason the extension cannot be built, worded for whoever runs the build."""
+
+
+def project_metadata() -> tuple[str, list[str]]:
+    """The version and runtime requirements from pyproject.toml."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        project = tomllib.loads(text)["project"]
+        return str(project["version"]), [str(r) for r in project["dependencies"]]
+    from importlib import metadata  # older Pythons: the installed (editable) project's metadata
+
+    dist = metadata.distribution("swap-slots")
+    requirements = [r for r in dist.requires or [] if "extra ==" not in r]
+    return dist.version, requirements
+
+
+def task_folder_name(manifest: dict[str, object]) -> str:
+    contributions = manifest.get("contributions")
+    assert isinstance(contributions, list)
+    names = [c["properties"]["name"] for c in contributions if c.get("type") == TASK_TYPE]
+    if len(names) != 1:
+        raise BuildError("vss-extension.json must contribute exactly one task")
+    return str(names[0])
+
+
+def stamp_version(task: dict[str, object], version: str) -> None:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if not match:
+        raise BuildError(f"pyproject version '{version}' is not MAJOR.MINOR.PATCH")
+    major, minor, patch = (int(n) for n in match.groups())
+    task["version"] = {"Major": major, "Minor": minor, "Patch": patch}
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Names of the runner modules `path` imports anywhere, relative imports resolved."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "runner"}
+
+
+def stage_runner(destination: Path) -> list[str]:
+    """Copies the runner modules `python -m runner` can import; returns their names.
+
+    Only what __main__ reaches ships, so the emulator and the terminal tools stay out; an import
+    of the emulator from that code fails the build rather than the task on an agent.
+    """
+    shipped: dict[str, Path] = {}
+    pending = ["runner.__main__"]
+    while pending:
+        name = pending.pop()
+        path = _module_file(name)
+        if name in shipped or path is None:  # `from runner.x import f`: f is no module
+            continue
+        if name.split(".")[:2] == ["runner", TEST_ONLY_PACKAGE]:
+            raise BuildError(
+                f"`python -m runner` imports {name}: the emulator is for tests and demos and "
+                "does not ship in the extension. Move that import out of the task's code path."
+            )
+        shipped[name] = path
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        pending += [*parents, *_imports(path, package)]
+    for path in shipped.values():
+        target = destination / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return sorted(shipped)
+
+
+def tfx_command() -> list[str]:
+    tfx = ROOT / "node_modules" / ".bin" / ("tfx.cmd" if os.name == "nt" else "tfx")
+    if not tfx.exists():
+        raise BuildError(
+            "tfx is not installed: run `npm ci` in the repository root (or `make vsix`)"
+        )
+    return [str(tfx)]
+
+
+def build(refresh_wheels: bool = False) -> Path:
+    """Stages the extension and packages it; returns the .vsix path."""
+    version, requirements = project_metadata()
+    manifest = json.loads((ROOT / "vss-extension.json").read_text(encoding="utf-8"))
+    manifest["version"] = version
+    folder = task_folder_name(manifest)
+
+    stage = BUILD / "stage"
+    if stage.exists():
+        shutil.rmtree(stage)
+    task_dir = stage / folder
+    (task_dir / "launcher").mkdir(parents=True)
+    task = json.loads((ROOT / "task.json").read_text(encoding="utf-8"))
+    stamp_version(task, version)
+    (task_dir / "task.json").write_text(json.dumps(task, indent=2) + "\n", encoding="utf-8")
+    shutil.copyfile(ROOT / "launcher" / "index.js", task_dir / "launcher" / "index.js")
+    shipped = stage_runner(task_dir / "python")
+    print(f"runner modules in the task: {len(shipped)}")
+    (task_dir / "python" / "requirements.txt").write_text(
+        "\n".join(requirements) + "\n", encoding="utf-8"
+    )
+    vendor.bundle(requirements, task_dir / "python" / "lib", WHEEL_CACHE, refresh_wheels)
+
+    for name in EXTENSION_FILES:
+        (stage / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, stage / name)
+    (stage / "vss-extension.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+    output = BUILD / f"{manifest['publisher']}.{manifest['id']}-{version}.vsix"
+    output.unlink(missing_ok=True)
+    run = subprocess.run(
+        [
+            *tfx_command(),
+            "extension",
+            "create",
+            "--root",
+            str(stage),
+            "--manifests",
+            "vss-extension.json",
+            "--output-path",
+            str(output),
+            "--no-prompt",
+            "--no-color",
+        ],
+        cwd=stage,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0 or not output.exists():
+        raise BuildError(f"tfx extension create failed:\n{run.stdout}\n{run.stderr}")
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--refresh-wheels",
+        action="store_true",
+        help="resolve the bundled packages again instead of reusing the cache",
+    )
+    args = parser.parse_args(argv)
+    try:
+        vsix = build(refresh_wheels=args.refresh_wheels)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"{vsix.relative_to(ROOT)}: {vsix.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The task's Python packages, bundled for each platform and Python version it supports.
+
+`pip download` resolves the runtime requirements once per (platform, Python version); the wheels
+are unpacked into folders under `python/lib/`, shared wherever the same files serve several
+interpreters, and `python/lib/index.json` tells the launcher which folders one interpreter needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+# Resolved for the oldest release of each minor version we claim (cryptography excludes 3.9.0/1).
+PYTHONS = ("3.9.2", "3.10", "3.11", "3.12", "3.13", "3.14")
+
+# Packages whose compiled modules only speed up pure-Python code that the wheel also carries:
+# without them one copy serves every platform and Python (PyYAML falls back to its Python parser,
+# charset-normalizer to its uncompiled detector).
+OPTIONAL_ACCELERATORS = frozenset({"pyyaml", "charset-normalizer"})
+COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+COMMON = "common"
+
+
+class Platform(NamedTuple):
+    key: str
+    sysconfig_platform: str  # what sysconfig.get_platform() says on such an agent
+    pip_platforms: tuple[str, ...]
+    min_glibc: Optional[tuple[int, int]]
+
+
+PLATFORMS = (
+    Platform(
+        "linux_x86_64", "linux-x86_64", ("manylinux2014_x86_64", "manylinux_2_17_x86_64"), (2, 17)
+    ),
+    Platform("win_amd64", "win-amd64", ("win_amd64",), None),
+)
+
+
+class Wheel(NamedTuple):
+    path: Path
+    dist: str  # canonical name: lower case, runs of -_. as -
+    version: str
+    python_tag: str
+    abi_tag: str
+    platform_tag: str
+
+    @classmethod
+    def parse(cls, path: Path) -> Wheel:
+        parts = path.name[: -len(".whl")].split("-")
+        if len(parts) not in (5, 6):
+            raise ValueError(f"not a wheel file name: {path.name}")
+        dist = re.sub(r"[-_.]+", "-", parts[0]).lower()
+        return cls(path, dist, parts[1], parts[-3], parts[-2], parts[-1])
+
+
+class Unit(NamedTuple):
+    """One folder's worth of packages: a wheel, or a wheel stripped of optional compiled code."""
+
+    folder: str
+    wheel: Path
+    strip_compiled: bool
+
+
+def unit_for(wheel: Wheel, platform: Platform, lowest_abi3: dict[tuple[str, str], Wheel]) -> Unit:
+    if wheel.platform_tag == "any":
+        return Unit(f"{wheel.dist}-{wheel.version}", wheel.path, False)
+    if wheel.dist in OPTIONAL_ACCELERATORS:
+        return Unit(f"{wheel.dist}-{wheel.version}", wheel.path, True)
+    if wheel.abi_tag == "abi3":
+        # One abi3 wheel serves every later Python: take the one built for the oldest.
+        lowest = lowest_abi3[(wheel.dist, wheel.version)]
+        return Unit(f"{wheel.dist}-{wheel.version}-abi3-{platform.key}", lowest.path, False)
+    return Unit(
+        f"{wheel.dist}-{wheel.version}-{wheel.python_tag}-{platform.key}", wheel.path, False
+    )
+
+
+def _python_tag_order(wheel: Wheel) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", wheel.python_tag)[:1] or ["0"])
+
+
+def download(
+    requirements: list[str], platform: Platform, python: str, cache: Path, refresh: bool
+) -> list[Wheel]:
+    """The wheels pip picks for one platform and Python; a cached answer when it is still valid."""
+    folder = cache / f"{platform.key}-{python}"
+    record = folder / "resolved.json"
+    if record.exists() and not refresh:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        paths = [folder / name for name in saved["wheels"]]
+        if saved["requirements"] == requirements and all(p.exists() for p in paths):
+            return [Wheel.parse(p) for p in paths]
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        python,
+        "--dest",
+        str(folder),
+    ]
+    for tag in platform.pip_platforms:
+        command += ["--platform", tag]
+    run = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        errors = [line for line in run.stderr.splitlines() if not line.startswith("WARNING")]
+        raise RuntimeError(
+            f"pip download for {platform.key} / Python {python} failed:\n" + "\n".join(errors)
+        )
+    wheels = sorted(folder.glob("*.whl"))
+    record.write_text(
+        json.dumps({"requirements": requirements, "wheels": [w.name for w in wheels]}, indent=1),
+        encoding="utf-8",
+    )
+    return [Wheel.parse(w) for w in wheels]
+
+
+def unpack(unit: Unit, destination: Path) -> None:
+    with zipfile.ZipFile(unit.wheel) as archive:
+        for member in archive.infolist():
+            name = member.filename
+            if member.is_dir() or (unit.strip_compiled and name.endswith(COMPILED_SUFFIXES)):
+                continue
+            if name.split("/", 1)[0].endswith(".data"):
+                continue  # scripts and headers: not importable, not needed
+            target = destination / name
+            if not target.resolve().is_relative_to(destination.resolve()):
+                raise ValueError(f"{unit.wheel.name}: unsafe member path {name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+
+
+def bundle(
+    requirements: list[str], lib_dir: Path, cache: Path, refresh: bool = False
+) -> dict[str, object]:
+    """Fills `lib_dir` with the packages for every platform and Python; returns the index."""
+    combos = [(platform, python) for platform in PLATFORMS for python in PYTHONS]
+    with ThreadPoolExecutor(max_workers=len(combos)) as pool:
+        resolved = list(
+            pool.map(lambda c: download(requirements, c[0], c[1], cache, refresh), combos)
+        )
+
+    # A folder name says what is in it, so the first wheel seen for a folder serves them all.
+    units: dict[str, Unit] = {}
+    folders_by_combo: list[set[str]] = []
+    for (platform, _python), wheels in zip(combos, resolved):
+        lowest_abi3: dict[tuple[str, str], Wheel] = {}
+        for (other, _), other_wheels in zip(combos, resolved):
+            for w in other_wheels:
+                key = (w.dist, w.version)
+                if (
+                    other == platform
+                    and w.abi_tag == "abi3"
+                    and (
+                        key not in lowest_abi3
+                        or _python_tag_order(w) < _python_tag_order(lowest_abi3[key])
+                    )
+                ):
+                    lowest_abi3[key] = w
+        combo_units = [unit_for(w, platform, lowest_abi3) for w in wheels]
+        for unit in combo_units:
+            units.setdefault(unit.folder, unit)
+        folders_by_combo.append({unit.folder for unit in combo_units})
+
+    everywhere = set.intersection(*folders_by_combo)
+    if lib_dir.exists():
+        shutil.rmtree(lib_dir)
+    lib_dir.mkdir(parents=True)
+    for folder, unit in sorted(units.items()):
+        unpack(unit, lib_dir / (COMMON if folder in everywhere else folder))
+
+    platforms: dict[str, object] = {}
+    for platform in PLATFORMS:
+        pythons: dict[str, list[str]] = {}
+        for (combo_platform, python), folders in zip(combos, folders_by_combo):
+            if combo_platform == platform:
+                minor = ".".join(python.split(".")[:2])
+                pythons[minor] = sorted(folders - everywhere)
+        entry: dict[str, object] = {
+            "sysconfigPlatform": platform.sysconfig_platform,
+            "pythons": pythons,
+        }
+        if platform.min_glibc:
+            entry["minGlibc"] = list(platform.min_glibc)
+        platforms[platform.key] = entry
+    index: dict[str, object] = {"common": COMMON, "platforms": platforms}
+    (lib_dir / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    return index
