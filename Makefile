@@ -11,9 +11,10 @@ PY := $(BIN)/python
 .PHONY: demo test lint bench rehearse clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "Setting up $(VENV) (once)..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $@
 
 demo: $(BIN)/.installed

@@ -1,8 +1,9 @@
-"""`make demo`: a whole release on the local App Service emulator, no Azure subscription needed.
+"""`make demo`: releases on the local App Service emulator, no Azure subscription needed.
 
-Starts the emulator, deploys v2 to staging, runs the Swap Slots task exactly as the Azure
+Part 1 starts the emulator, deploys v2 to staging, runs the Swap Slots task exactly as the Azure
 Pipelines agent would (its environment, its service connection, its log), shows which version
-each slot serves before and after, and stops everything.
+each slot serves before and after, and stops everything. Part 2 plays the deploy -> test -> swap
+stage template twice: a healthy version is swapped in; an unhealthy one stops at Test.
 """
 
 from __future__ import annotations
@@ -15,12 +16,23 @@ from typing import Optional
 
 from runner.emulator.process import Emulator, start_emulator
 from runner.local_agent import agent_environment, parse_command
+from runner.pipeline_templates.rehearsal import rehearse
 
 APP = "contoso-web"
 GROUP = "rg-swap-demo"
 
 
 def run_demo() -> int:
+    say("Part 1: one Swap Slots step")
+    swapped = swap_one_step()
+    say("Part 2: the deploy -> test -> swap stage template, played twice")
+    with tempfile.TemporaryDirectory(prefix="swap-slots-rehearsal-") as temp:
+        rehearsed = rehearse(Path(temp), lambda text: print("  " + text, flush=True))
+    say("Demo complete." if swapped and rehearsed else "The demo did not end as expected.")
+    return 0 if swapped and rehearsed else 1
+
+
+def swap_one_step() -> bool:
     with tempfile.TemporaryDirectory(prefix="swap-slots-demo-") as temp:
         work = Path(temp)
         with start_emulator(work / "emulator") as emulator:
@@ -44,11 +56,11 @@ def run_demo() -> int:
             staging = emulator.serving(APP, "staging")
     ok = code == 0 and production == "v2" and staging == "v1"
     say(
-        "Done: production serves v2 and staging keeps v1, ready to swap back."
+        "Production serves v2 and staging keeps v1, ready to swap back."
         if ok
-        else f"The demo did not end as expected (task exit code {code})."
+        else f"Part 1 did not end as expected (task exit code {code})."
     )
-    return 0 if ok else 1
+    return ok
 
 
 def run_task_streaming(env: dict[str, str], work: Path) -> int:

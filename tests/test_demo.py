@@ -1,0 +1,25 @@
+"""The README's first command: the demo must show the release it promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_swaps_v2_into_production_and_rehearses_the_template() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runner.demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "After the deployment: production serves v1, staging serves v2" in out
+    assert "Result: Succeeded" in out
+    assert "After the swap: production serves v2, staging serves v1" in out
+    assert "Stage Swap: skipped" in out
+    assert out.rstrip().endswith("== Demo complete.")
