@@ -203,8 +203,6 @@ class WebApps:
         return groups[0]
 
     def get_slot(self, ref: SlotRef) -> SlotState:
-        from azure.core.exceptions import ResourceNotFoundError
-
         try:
             if ref.is_production:
                 site = self._call(
@@ -220,8 +218,6 @@ class WebApps:
             if error.status == 404:
                 raise self._not_found(ref, error) from None
             raise
-        except ResourceNotFoundError as error:  # pragma: no cover - mapped by _call
-            raise self._not_found(ref, AzureCallError(CallFailure.REJECTED, str(error))) from None
         return _slot_state(ref, site)
 
     def slot_names(self, resource_group: str, app: str) -> list[str]:

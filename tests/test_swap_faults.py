@@ -218,3 +218,16 @@ def test_sigint_before_the_swap_changes_nothing(
     assert log.outputs["SwapOutcome"] == "Canceled"
     assert swaps(emulator) == []
     assert emulator.serving(APP, "production") == "v1"
+
+
+def test_an_unhealthy_version_is_swapped_and_the_log_shows_its_errors(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # Azure's warm-up accepts any HTTP status, so it swaps; the log must show what went live.
+    emulator.deploy(APP, "staging", "v2", health="unhealthy")
+
+    log = run(emulator, tmp_path)
+
+    assert log.result == "Succeeded", log.text
+    assert "After the swap: 'production'" in log.stdout
+    assert "serves version v2 (HTTP 500)" in log.stdout

@@ -42,6 +42,7 @@ def test_swap_with_production_succeeds_with_each_auth_scheme(
     assert "staging -> production" in log.stdout
     assert "After the swap: 'production'" in log.stdout and "serves version v2" in log.stdout
     assert not log.errors and not log.warnings
+    assert not [r for r in emulator.requests() if "discovery/instance" in r["path"]]
 
 
 def test_slot_to_slot_swap_leaves_production_alone(

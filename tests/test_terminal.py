@@ -1,0 +1,76 @@
+"""Scenarios: `swap-slots swap` from a terminal, with the user's own Azure login."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from runner.emulator.process import Emulator
+from tests.conftest import mutating_calls
+
+APP, GROUP = "contoso-web", "rg-swap-demo"
+
+
+def swap_slots(
+    emulator: Emulator, *args: str, secret: str = ""
+) -> subprocess.CompletedProcess[str]:
+    info = emulator.info
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
+    # The developer's login, as azure-identity's EnvironmentCredential reads it.
+    env.update(
+        AZURE_TENANT_ID=info["tenant_id"],
+        AZURE_CLIENT_ID=info["client_id"],
+        AZURE_CLIENT_SECRET=secret or info["client_secret"],
+        AZURE_SUBSCRIPTION_ID=info["subscription_id"],
+        REQUESTS_CA_BUNDLE=info["ca_cert"],
+    )
+    cloud = [
+        "--arm-url",
+        info["url"],
+        "--authority",
+        info["url"],
+        "--audience",
+        info["arm_audience"],
+    ]
+    return subprocess.run(
+        [sys.executable, "-m", "runner.cli", "swap", *cloud, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_swap_from_a_terminal(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.deploy(APP, "staging", "v2")
+
+    done = swap_slots(emulator, "--app", APP, "--source", "staging")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == emulator.slot_url(APP, "production")
+    assert "Resource group: rg-swap-demo (found from the app's name)" in done.stderr
+    assert "##vso" not in done.stdout + done.stderr
+    assert emulator.serving(APP, "production") == "v2"
+    assert not [r for r in emulator.requests() if "discovery/instance" in r["path"]]
+
+
+def test_terminal_bad_input_changes_nothing(emulator: Emulator) -> None:
+    done = swap_slots(emulator, "--app", APP, "-g", GROUP, "--source", "nope")
+
+    assert done.returncode == 1
+    assert "error: Slot 'nope' was not found on App Service 'contoso-web'" in done.stderr
+    assert "Nothing was changed in Azure" in done.stderr
+    assert mutating_calls(emulator) == []
+
+
+def test_terminal_wrong_login_is_reported_without_the_secret(emulator: Emulator) -> None:
+    done = swap_slots(emulator, "--app", APP, "--source", "staging", secret="wrong-secret-1")
+
+    assert done.returncode == 1
+    assert "rejected the credentials" in done.stderr
+    assert "wrong-secret-1" not in done.stderr + done.stdout
+    assert mutating_calls(emulator) == []
