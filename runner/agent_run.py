@@ -54,9 +54,12 @@ def run_agent_task(
             f"Unexpected error: {type(error).__name__}: {error}. Run again with "
             "system.debug=true to see the details, and report it if it persists."
         )
-        log.set_output("SwapOutcome", "Failed" if plan is None else "Unknown")
+        # After planning, a swap may have been sent: say so rather than guess.
+        outcome = Outcome.NOT_STARTED if plan is None else Outcome.UNFINISHED
+        log.set_output("SwapOutcome", outcome.value)
         log.complete(TaskResult.FAILED, f"Unexpected error: {type(error).__name__}")
         return 1
+    cancellation.stop_raising()
     return report(log, result, plan, temp_dir, cancellation.requested.is_set())
 
 

@@ -25,12 +25,17 @@ class Cancellation:
         self.requested = threading.Event()
         self.requested_at: Optional[float] = None
         self.signal_name = ""
+        self._may_raise = True
 
     def request(self, name: str) -> None:
         if not self.requested.is_set():
             self.requested_at = time.monotonic()
             self.signal_name = name
             self.requested.set()
+
+    def stop_raising(self) -> None:
+        """From now on signals are only noted: the final report must not be cut short."""
+        self._may_raise = False
 
     @property
     def grace_over(self) -> bool:
@@ -47,13 +52,15 @@ class Cancellation:
         """Routes SIGINT/SIGTERM (and Windows' SIGBREAK) here. Main thread only."""
 
         def on_interrupt(signum: int, frame: Optional[FrameType]) -> None:
-            if self.requested.is_set():
-                raise StopNow()
+            repeated = self.requested.is_set()
             self.request(signal.Signals(signum).name)
+            if repeated and self._may_raise:
+                raise StopNow()
 
         def on_terminate(signum: int, frame: Optional[FrameType]) -> None:
             self.request(signal.Signals(signum).name)
-            raise StopNow()
+            if self._may_raise:
+                raise StopNow()
 
         signal.signal(signal.SIGINT, on_interrupt)
         signal.signal(signal.SIGTERM, on_terminate)

@@ -109,6 +109,7 @@ class _SwapRun:
         self.web_apps = web_apps
         self.log = log
         self.cancellation = cancellation
+        self.sending = False  # a swap request may have left: Azure may have acted on it
         self.sent = False
         self.started_at = 0.0
         self._pool = ThreadPoolExecutor(max_workers=2)
@@ -133,6 +134,7 @@ class _SwapRun:
         source, target = self.source.ref, self.target.ref
         self.log.info(f"Swapping '{source.slot}' into '{target.slot}' of '{source.app}'...")
         self.started_at = time.monotonic()
+        self.sending = True
         try:
             sent = send_swap(
                 self.web_apps,
@@ -250,13 +252,17 @@ class _SwapRun:
 
     def stopped_now(self) -> SwapResult:
         """SIGTERM: a couple of seconds remain before the agent kills us."""
-        if not self.sent:
+        self.cancellation.stop_raising()
+        stopped = f"Stopped ({self.cancellation.signal_name})"
+        if not self.sending:
             return self.result(
-                Outcome.CANCELED,
-                f"Stopped ({self.cancellation.signal_name}) "
-                "before Azure accepted the swap: nothing changed in Azure.",
+                Outcome.CANCELED, f"{stopped} before the swap was sent: nothing changed in Azure."
             )
-        return self.unfinished(f"Stopped ({self.cancellation.signal_name})")
+        if not self.sent:
+            return self.unfinished(
+                f"{stopped} while the swap request was being sent (Azure may have started the swap)"
+            )
+        return self.unfinished(stopped)
 
     def report_versions(self, label: str, quick: bool = False) -> str:
         """Says which version each slot serves now; returns the same as one sentence."""

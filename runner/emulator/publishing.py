@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
+import threading
 import time
 from xml.sax.saxutils import quoteattr
 
@@ -14,7 +14,7 @@ from runner.emulator.apps import App, Slot, is_production
 from runner.emulator.arm import SITE, SLOT, Arm
 from runner.emulator.resources import site_id
 from runner.emulator.routing import Router
-from runner.emulator.wire import Params, Request, Response
+from runner.emulator.wire import HttpError, Params, Request, Response
 
 KUDU = "/_kudu/{rg}/{app}/{slot}"
 
@@ -22,7 +22,9 @@ KUDU = "/_kudu/{rg}/{app}/{slot}"
 class PublishingRoutes:
     def __init__(self, arm: Arm) -> None:
         self._arm = arm
-        self.deployments: list[dict[str, object]] = []  # what Kudu was told, newest last
+        # Kudu's deployment log of each slot (resource group, app, slot), oldest first.
+        self._kudu_log: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+        self._kudu_lock = threading.Lock()
 
     def add_routes(self, router: Router) -> None:
         for base in (SITE, SLOT):
@@ -33,6 +35,7 @@ class PublishingRoutes:
     def add_kudu_routes(self, router: Router) -> None:
         router.add("PUT", KUDU + "/api/deployments/{id}", self._kudu_put_deployment)
         router.add("GET", KUDU + "/api/deployments", self._kudu_deployments)
+        router.add("GET", KUDU + "/api/deployments/{id}", self._kudu_deployment)
 
     def _credentials(self, request: Request, params: Params) -> Response:
         app, slot = self._arm.locate(params)
@@ -90,21 +93,70 @@ class PublishingRoutes:
         return Response(200, xml.encode(), {"Content-Type": "application/xml"})
 
     def _kudu_put_deployment(self, request: Request, params: Params) -> Response:
+        """Kudu's "create a deployment record" form of PUT /api/deployments/{id}: a finished
+        deployment (status 4 = success, 3 = failed) with message, deployer and author, as
+        Microsoft's tasks write after a swap. Real Kudu treats any other body as "redeploy
+        commit {id}" from the site's repository, which the emulator has not got."""
         app, slot = self._kudu_site(request, params)
-        entry = {
-            "id": params["id"],
-            "app": app.name,
-            "slot": slot.name,
-            "received": time.time(),
-            **(request.json() if request.body else {}),
+        body = request.json()
+        record_id = params["id"]
+        if not isinstance(body, dict):
+            body = {}
+        missing = [key for key in ("message", "deployer", "author") if not body.get(key)]
+        if body.get("status") not in (3, 4) or missing:
+            wrong = ", ".join(missing) or "status"
+            raise _kudu_error(
+                400,
+                "The emulator's Kudu records finished deployments only: give status 3 or 4 and "
+                f"non-empty message, deployer and author (wrong: {wrong}).",
+            )
+        if body.get("active") is True and body["status"] != 4:
+            raise _kudu_error(400, "Only successful status can be active!")
+        now = _kudu_time(time.time())
+        url = f"{self._scm_uri(app, slot)}/api/deployments/{record_id}"
+        result: dict[str, object] = {
+            "id": record_id,
+            "status": body["status"],
+            "status_text": "",
+            "author_email": body.get("author_email"),
+            "author": body["author"],
+            "deployer": body["deployer"],
+            "message": body["message"],
+            "progress": "",
+            "received_time": now,
+            "start_time": body.get("start_time") or now,
+            "end_time": body.get("end_time") or now,
+            "last_success_end_time": body.get("end_time") or now,
+            "complete": True,
+            "active": body["status"] == 4 if body.get("active") is None else body["active"],
+            "is_temp": False,
+            "is_readonly": True,
+            "url": url,
+            "log_url": url + "/log",
+            "site_name": app.name,
         }
-        self.deployments.append(entry)
-        return Response.json(200, entry)
+        with self._kudu_lock:
+            log = self._kudu_log.setdefault(_site_key(app, slot), [])
+            if any(entry["id"] == record_id for entry in log):
+                raise _kudu_error(409, f"Deployment with id '{record_id}' exists")
+            log.append(result)
+        return Response.json(200, result)
 
     def _kudu_deployments(self, request: Request, params: Params) -> Response:
         app, slot = self._kudu_site(request, params)
-        mine = [d for d in self.deployments if d["app"] == app.name and d["slot"] == slot.name]
-        return Response(200, json.dumps(mine).encode(), {"Content-Type": "application/json"})
+        with self._kudu_lock:
+            newest_first = list(reversed(self._kudu_log.get(_site_key(app, slot), [])))
+        return Response.json(200, newest_first)
+
+    def _kudu_deployment(self, request: Request, params: Params) -> Response:
+        app, slot = self._kudu_site(request, params)
+        with self._kudu_lock:
+            found = [
+                e for e in self._kudu_log.get(_site_key(app, slot), []) if e["id"] == params["id"]
+            ]
+        if found:
+            return Response.json(200, found[0])
+        raise _kudu_error(404, f"Deployment '{params['id']}' not found.")
 
     def _kudu_site(self, request: Request, params: Params) -> tuple[App, Slot]:
         app = self._arm.platform.find_app(params["rg"], params["app"])
@@ -123,6 +175,21 @@ class PublishingRoutes:
 
     def _scm_uri(self, app: App, slot: Slot) -> str:
         return f"{self._arm.url}_kudu/{app.resource_group}/{app.name}/{slot.name}"
+
+
+def _site_key(app: App, slot: Slot) -> tuple[str, str, str]:
+    return (app.resource_group.lower(), app.name.lower(), slot.name.lower())
+
+
+def _kudu_error(status: int, message: str) -> HttpError:
+    # Kudu's errors are ASP.NET Web API's: {"Message": "..."}.
+    return HttpError.json(status, {"Message": message})
+
+
+def _kudu_time(moment: float) -> str:
+    # .NET's round-trip form, as Kudu's JSON writes DateTime values.
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
+    return f"{stamp}.{int(moment % 1 * 1e7):07d}Z"
 
 
 def _user(app: App, slot: Slot) -> str:
