@@ -224,7 +224,7 @@ def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> No
         )
         kudu = requests.put(
             f"{scm}/api/deployments/abc123",
-            json={"status": 4, "message": "swapped"},
+            json={"status": 4, "message": "swapped", "deployer": "VSTS", "author": "ci"},
             headers={"Authorization": f"Basic {basic.decode()}"},
             verify=emulator.ca_cert,
             timeout=5,
@@ -241,3 +241,83 @@ def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> No
         )
         assert kudu.status_code == 200
         assert kudu.json()["message"] == "swapped"
+
+
+def kudu_site(emulator: Emulator, slot_path: str) -> tuple[str, dict[str, str]]:
+    """A slot's Kudu base URL (credentials taken out) and its Basic auth header."""
+    properties = arm(
+        emulator,
+        "POST",
+        site_path(emulator, "contoso-web") + slot_path + "/config/publishingcredentials/list",
+    ).json()["properties"]
+    user, password = properties["publishingUserName"], properties["publishingPassword"]
+    scm = properties["scmUri"].replace(f"{user}:{password}@", "")
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return scm, {"Authorization": f"Basic {basic}"}
+
+
+def test_kudu_keeps_a_deployment_log_per_slot_as_microsofts_task_writes_it(
+    tmp_path: Path,
+) -> None:
+    # After a swap AzureAppServiceManage@0 PUTs one record with the same id to each slot's Kudu,
+    # and prints the `url` Kudu answers.
+    record = {
+        "id": "1201795663883497",
+        "active": False,
+        "status": 4,
+        "message": '{"type":"SlotSwap","sourceSlot":"staging","targetSlot":"production"}',
+        "author": "ci",
+        "deployer": "VSTS",
+        "details": "",
+    }
+    with start_emulator(tmp_path) as emulator:
+        staging, staging_auth = kudu_site(emulator, "/slots/staging")
+        production, production_auth = kudu_site(emulator, "")
+
+        def kudu(
+            method: str, url: str, auth: dict[str, str], body: Optional[dict[str, Any]] = None
+        ) -> requests.Response:
+            return requests.request(
+                method, url, json=body, headers=auth, verify=emulator.ca_cert, timeout=5
+            )
+
+        first = kudu("PUT", f"{staging}/api/deployments/{record['id']}", staging_auth, record)
+        other_slot = kudu(
+            "PUT", f"{production}/api/deployments/{record['id']}", production_auth, record
+        )
+        again = kudu("PUT", f"{staging}/api/deployments/{record['id']}", staging_auth, record)
+        failed = kudu(
+            "PUT", f"{staging}/api/deployments/second", staging_auth, {**record, "status": 3}
+        )
+        incomplete = kudu(
+            "PUT", f"{staging}/api/deployments/third", staging_auth, {"status": 4, "message": "m"}
+        )
+        wrong_password = kudu("PUT", f"{staging}/api/deployments/fourth", production_auth, record)
+        listed = kudu("GET", f"{staging}/api/deployments", staging_auth).json()
+        fetched = kudu("GET", first.json()["url"], staging_auth)
+        unknown = kudu("GET", f"{staging}/api/deployments/nope", staging_auth)
+
+    assert first.status_code == 200
+    result = first.json()
+    assert result["url"] == f"{staging}/api/deployments/{record['id']}"
+    assert result["log_url"] == result["url"] + "/log"
+    assert (result["id"], result["status"], result["message"]) == (
+        record["id"],
+        4,
+        record["message"],
+    )
+    assert (result["author"], result["deployer"], result["complete"]) == ("ci", "VSTS", True)
+    assert result["active"] is False
+    assert result["received_time"].endswith("Z")
+    assert other_slot.status_code == 200
+    assert again.status_code == 409
+    assert again.json()["Message"] == f"Deployment with id '{record['id']}' exists"
+    assert failed.status_code == 200
+    assert failed.json()["status"] == 3
+    assert incomplete.status_code == 400
+    assert "deployer, author" in incomplete.json()["Message"]
+    assert wrong_password.status_code == 401
+    assert [entry["id"] for entry in listed] == ["second", record["id"]]
+    assert fetched.status_code == 200
+    assert fetched.json() == result
+    assert unknown.status_code == 404
