@@ -195,3 +195,15 @@ def test_no_secret_is_printed_even_with_debug(
     first = log.stdout.splitlines()[0]
     assert first.startswith("##vso[task.setsecret]"), "secrets must be registered first"
     assert emulator.info["client_secret"] in log.secrets or scheme != "secret"
+
+
+@pytest.mark.parametrize("preserve", ["true", "false"])
+def test_preserve_vnet_reaches_azure_as_given(
+    emulator: Emulator, tmp_path: Path, preserve: str
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+
+    log = run(emulator, tmp_path, PreserveVnet=preserve)
+
+    assert log.result == "Succeeded", log.text
+    assert [op["preserve_vnet"] for op in emulator.operations()] == [preserve == "true"]

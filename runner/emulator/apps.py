@@ -81,6 +81,7 @@ class Operation:
     status: int = 202
     error: dict[str, Any] | None = None
     name: str = "SwapSiteSlots"
+    preserve_vnet: bool | None = None
 
     @property
     def app_key(self) -> tuple[str, str]:

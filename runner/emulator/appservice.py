@@ -34,6 +34,7 @@ from runner.emulator.settings import HEALTHS, AppSeed
 class SwapPlan(NamedTuple):
     duration: float
     failure: str | None = None  # "worker-process": the swap-fails fault
+    preserve_vnet: bool | None = None  # as the client sent it; recorded for inspection
 
 
 class AppService:
@@ -165,6 +166,7 @@ class AppService:
                 warmup_at=now + plan.duration / 2,
                 due_at=now + plan.duration,
                 failure=plan.failure,
+                preserve_vnet=plan.preserve_vnet,
             )
             self._operations.append(operation)
             self._changed()

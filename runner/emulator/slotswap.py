@@ -50,12 +50,15 @@ class SlotSwapRoutes:
         self._arm.locate({**params, "slot": target})
         if self._faults.take(("conflict",), request.method, request.path):
             raise errors.operation_in_progress(str(uuid.uuid4()), self._clock(), "SwapSiteSlots")
-        plan = SwapPlan(self._swap_seconds)
+        body: Any = request.json()
+        vnet = body.get("preserveVnet") if isinstance(body, dict) else None
+        preserve_vnet = vnet if isinstance(vnet, bool) else None
+        plan = SwapPlan(self._swap_seconds, preserve_vnet=preserve_vnet)
         fault = self._faults.take(("slow-swap", "swap-fails"), request.method, request.path)
         if fault is not None and fault.kind == "slow-swap":
-            plan = SwapPlan(fault.seconds)
+            plan = SwapPlan(fault.seconds, preserve_vnet=preserve_vnet)
         elif fault is not None:
-            plan = SwapPlan(self._swap_seconds, failure="worker-process")
+            plan = SwapPlan(self._swap_seconds, "worker-process", preserve_vnet)
         operation = self._arm.platform.start_swap(app, source, target, plan)
         return Response(202, b"", self._pending_headers(request, params, app, operation))
 
