@@ -1,7 +1,34 @@
-"""The emulator as a separate process, for tests (the same helper the demo uses)."""
+"""The emulator as a separate process, for tests (the same helper the demo uses), and the
+Azure SDK clients pointed at it."""
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
+from azure.identity import ClientSecretCredential
+from azure.mgmt.web import WebSiteManagementClient
+
 from runner.emulator.process import Emulator, start_emulator
 
-__all__ = ["Emulator", "start_emulator"]
+__all__ = ["Emulator", "secret_credential", "start_emulator", "web_client"]
+
+
+def secret_credential(emulator: Emulator, secret: Optional[str] = None) -> ClientSecretCredential:
+    """The emulator's service principal, through azure-identity, with no public discovery."""
+    return ClientSecretCredential(
+        emulator.tenant_id,
+        emulator.client_id,
+        emulator.client_secret if secret is None else secret,
+        authority=emulator.url,
+        disable_instance_discovery=True,
+    )
+
+
+def web_client(emulator: Emulator, credential: Any = None) -> WebSiteManagementClient:
+    """azure-mgmt-web, unchanged, talking to the emulator's Resource Manager."""
+    return WebSiteManagementClient(
+        credential or secret_credential(emulator),
+        emulator.subscription_id,
+        base_url=emulator.url,
+        credential_scopes=[emulator.arm_scope],
+    )

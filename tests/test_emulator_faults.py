@@ -10,11 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import CsmSlotEntity
 
-from tests.emulator_process import Emulator, start_emulator
+from tests.emulator_process import Emulator, start_emulator, web_client
 
 GROUP = "rg-swap-demo"
 TO_PRODUCTION = CsmSlotEntity(target_slot="production", preserve_vnet=True)
@@ -44,19 +43,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture
 def client(emulator: Emulator) -> Iterator[WebSiteManagementClient]:
-    credential = ClientSecretCredential(
-        emulator.tenant_id,
-        emulator.client_id,
-        emulator.client_secret,
-        authority=emulator.url,
-        disable_instance_discovery=True,
-    )
-    yield WebSiteManagementClient(
-        credential,
-        emulator.subscription_id,
-        base_url=emulator.url,
-        credential_scopes=[emulator.arm_scope],
-    )
+    yield web_client(emulator)
     emulator.clear_faults()
 
 

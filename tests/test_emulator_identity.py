@@ -15,12 +15,10 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import (
     AzurePipelinesCredential,
     CertificateCredential,
-    ClientSecretCredential,
     ManagedIdentityCredential,
 )
-from azure.mgmt.web import WebSiteManagementClient
 
-from tests.emulator_process import Emulator, start_emulator
+from tests.emulator_process import Emulator, secret_credential, start_emulator, web_client
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +49,7 @@ def token_form(emulator: Emulator, **fields: str) -> dict[str, str]:
 
 
 def lists_the_app(emulator: Emulator, credential: Any) -> None:
-    client = WebSiteManagementClient(
-        credential,
-        emulator.subscription_id,
-        base_url=emulator.url,
-        credential_scopes=[emulator.arm_scope],
-    )
+    client = web_client(emulator, credential)
     assert [site.name for site in client.web_apps.list()] == ["contoso-web"]
 
 
@@ -89,13 +82,7 @@ def test_v1_token_endpoint_answers_like_entra_with_a_trailing_slash(emulator: Em
 
 
 def test_client_secret_credential_reaches_arm(emulator: Emulator) -> None:
-    credential = ClientSecretCredential(
-        emulator.tenant_id,
-        emulator.client_id,
-        emulator.client_secret,
-        authority=emulator.url,
-        disable_instance_discovery=True,
-    )
+    credential = secret_credential(emulator)
 
     token = credential.get_token(emulator.arm_scope)
 
@@ -110,13 +97,7 @@ def test_wrong_secret_is_refused_with_entra_error(emulator: Emulator) -> None:
         data=token_form(emulator, client_secret="nope", scope=emulator.arm_scope),
         timeout=5,
     )
-    credential = ClientSecretCredential(
-        emulator.tenant_id,
-        emulator.client_id,
-        "nope",
-        authority=emulator.url,
-        disable_instance_discovery=True,
-    )
+    credential = secret_credential(emulator, "nope")
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import (
     CsmSlotEntity,
@@ -20,7 +19,7 @@ from azure.mgmt.web.models import (
     SlotConfigNamesResource,
 )
 
-from tests.emulator_process import Emulator, start_emulator
+from tests.emulator_process import Emulator, start_emulator, web_client
 
 GROUP = "rg-swap-demo"
 # One app per scenario, so the scenarios share one emulator and stay independent.
@@ -47,19 +46,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def client(emulator: Emulator) -> WebSiteManagementClient:
-    credential = ClientSecretCredential(
-        emulator.tenant_id,
-        emulator.client_id,
-        emulator.client_secret,
-        authority=emulator.url,
-        disable_instance_discovery=True,
-    )
-    return WebSiteManagementClient(
-        credential,
-        emulator.subscription_id,
-        base_url=emulator.url,
-        credential_scopes=[emulator.arm_scope],
-    )
+    return web_client(emulator)
 
 
 def test_sites_and_slots_read_like_azure(

@@ -156,46 +156,42 @@ def wait_for_swap_to_start(emulator: Emulator) -> None:
         time.sleep(0.05)
 
 
-def test_sigint_mid_swap_stops_promptly_and_says_what_is_live(
-    start_emulator: StartEmulator, tmp_path: Path
-) -> None:
+def stop_mid_swap(
+    start_emulator: StartEmulator, tmp_path: Path, sent: int
+) -> tuple[AgentLog, float]:
+    """Starts a 30 s swap, sends `sent` to the task as the agent would; returns log and delay."""
     emulator = start_emulator("--swap-seconds", "30")
     emulator.deploy(APP, "staging", "v2")
     task = start_task(emulator, tmp_path)
     wait_for_swap_to_start(emulator)
 
     started = time.monotonic()
-    task.send_signal(signal.SIGINT)
+    task.send_signal(sent)
     out, _ = task.communicate(timeout=15)
-    stopped_after = time.monotonic() - started
-
     log = AgentLog(out, "", task.returncode)
-    assert stopped_after < 7.5, "must finish before the agent's SIGTERM"
+    assert len(swaps(emulator)) == 1
     assert log.result == "Canceled", log.text
     assert log.outputs["SwapOutcome"] == "Unfinished"
-    assert "Canceled (SIGINT)" in log.errors[0]
     assert "'production' serves version v1" in log.errors[0]
-    assert len(swaps(emulator)) == 1
+    return log, time.monotonic() - started
+
+
+def test_sigint_mid_swap_stops_promptly_and_says_what_is_live(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    log, stopped_after = stop_mid_swap(start_emulator, tmp_path, signal.SIGINT)
+
+    assert stopped_after < 7.5, "must finish before the agent's SIGTERM"
+    assert "Canceled (SIGINT)" in log.errors[0]
 
 
 def test_sigterm_mid_swap_stops_at_once_and_says_what_is_live(
     start_emulator: StartEmulator, tmp_path: Path
 ) -> None:
-    emulator = start_emulator("--swap-seconds", "30")
-    emulator.deploy(APP, "staging", "v2")
-    task = start_task(emulator, tmp_path)
-    wait_for_swap_to_start(emulator)
+    log, stopped_after = stop_mid_swap(start_emulator, tmp_path, signal.SIGTERM)
 
-    started = time.monotonic()
-    task.send_signal(signal.SIGTERM)
-    out, _ = task.communicate(timeout=15)
-    stopped_after = time.monotonic() - started
-
-    log = AgentLog(out, "", task.returncode)
     assert stopped_after < 2.5, "must finish before the agent's kill"
-    assert log.result == "Canceled", log.text
     assert "Stopped (SIGTERM)" in log.errors[0]
-    assert "'production' serves version v1" in log.errors[0]
 
 
 def test_sigint_before_the_swap_changes_nothing(
