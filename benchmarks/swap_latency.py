@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import agent_environment
+from runner.local_agent import agent_environment, run_task
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 
@@ -38,22 +38,14 @@ client.web_apps.begin_swap_slot_with_production(
 """
 
 
-def run_task(emulator: Emulator, work: Path) -> float:
+def swap_once(emulator: Emulator, work: Path) -> float:
     """Runs the task once; returns the wall-clock time (time.time()) at which it exited."""
     inputs = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
     env = agent_environment(emulator.info, inputs, work)
-    done = subprocess.run(
-        [sys.executable, "-m", "runner"],
-        env=env,
-        cwd=str(work),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    log = run_task(env, work)
     ended = time.time()
-    if done.returncode != 0:
-        raise SystemExit(f"the task failed:\n{done.stdout}\n{done.stderr}")
+    if log.exit_code != 0:
+        raise SystemExit(f"the task failed:\n{log.text}")
     return ended
 
 
@@ -97,13 +89,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         with start_emulator(work / "a", "--swap-seconds", "3", "--retry-after", "1") as emu:
-            run_task(emu, work)  # warm the .pyc caches and the emulator
-            task = [timed(lambda: run_task(emu, work)) for _ in range(options.runs)]
+            swap_once(emu, work)  # warm the .pyc caches and the emulator
+            task = [timed(lambda: swap_once(emu, work)) for _ in range(options.runs)]
             sdk = [timed(lambda: run_sdk(emu)) for _ in range(options.runs)]
         report("3 s swap, Retry-After: 1 — process start to exit", task, sdk, "target <= 3.2 s")
 
         with start_emulator(work / "b", "--swap-seconds", "3", "--retry-after", "none") as emu:
-            lags = [notice_lag(emu, run_task(emu, work)) for _ in range(options.runs)]
+            lags = [notice_lag(emu, swap_once(emu, work)) for _ in range(options.runs)]
             sdk_lags = (
                 [notice_lag(emu, run_sdk(emu)) for _ in range(2)]
                 if options.sdk_reference_without_retry_after

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,3 +203,18 @@ class AgentLog:
     @property
     def text(self) -> str:
         return self.stdout + self.stderr
+
+
+def run_task(env: Mapping[str, str], cwd: Path, timeout: float = 120) -> AgentLog:
+    """Runs `python -m runner` with stdin closed, as the launcher would, and reads its log."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "runner"],
+        env=dict(env),
+        cwd=str(cwd),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return AgentLog(completed.stdout, completed.stderr, completed.returncode)

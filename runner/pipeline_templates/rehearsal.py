@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import AgentLog, agent_environment, parse_command
+from runner.local_agent import agent_environment, parse_command, run_task
 
 from . import runtime
 from .errors import TemplateError
@@ -159,20 +159,11 @@ class Player:
         }
         agent = self.work / "agent"
         env = agent_environment(self.emulator.info, inputs, agent)
-        done = subprocess.run(
-            [sys.executable, "-m", "runner"],
-            env=env,
-            cwd=str(agent),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        log = AgentLog(done.stdout, done.stderr, done.returncode)
+        log = run_task(env, agent)
         for message in log.errors:
             self.say(f"      error: {message}")
         self.say(f"      SwapSlots: {log.results[-1] if log.results else 'no result'}")
-        return done.returncode == 0, log.outputs
+        return log.exit_code == 0, log.outputs
 
     def _bash(
         self, step: Mapping[str, Any], variables: Mapping[str, str]
