@@ -186,6 +186,7 @@ class _SwapRun:
                 delay = min(2.0 * failures, 10.0)
                 continue
             failures = 0
+            self.log_before()
             if poll.state is PollState.SUCCEEDED:
                 return self.swapped()
             if poll.state is PollState.FAILED:
@@ -274,17 +275,25 @@ class _SwapRun:
         except RuntimeError:  # pool shut down
             return ""
         slots = (self.target, self.source)
-        before = [f.result() for f in self._before if f.done()]
-        if len(before) == len(slots):
-            self.log.info(
-                "Before the swap: "
-                + "; ".join(f"'{s.ref.slot}' served {p.describe()}" for s, p in zip(slots, before))
-            )
+        self.log_before()
         parts = []
         for slot, probe in zip(slots, probes):
             self.log.info(f"{label}: '{slot.ref.slot}' ({slot.url}) serves {probe.describe()}")
             parts.append(f"'{slot.ref.slot}' serves {probe.describe()}")
         return " " + "; ".join(parts) + "."
+
+    def log_before(self) -> None:
+        """Once the probes sent with the swap have answered, says what was live before it."""
+        if self._before and all(f.done() for f in self._before):
+            probes = [f.result() for f in self._before]
+            self._before = []
+            self.log.info(
+                "Before the swap: "
+                + "; ".join(
+                    f"'{s.ref.slot}' served {p.describe()}"
+                    for s, p in zip((self.target, self.source), probes)
+                )
+            )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
