@@ -24,10 +24,14 @@ class Probe:
         return f"{version} (HTTP {self.status})"
 
 
+# One session: the probes after a swap reuse the connections opened by the probes before it.
+_session = requests.Session()
+
+
 def probe_slot(url: str, timeout: float = 5.0) -> Probe:
     """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version` field."""
     try:
-        response = requests.get(url, timeout=timeout, allow_redirects=True)
+        response = _session.get(url, timeout=timeout, allow_redirects=True)
     except requests.RequestException as error:
         return Probe(url, 0, None, type(error).__name__)
     version = response.headers.get(VERSION_HEADER)
