@@ -149,6 +149,19 @@ def test_wrong_client_secret_fails_with_entra_message_and_no_change(
     assert mutating_calls(emulator) == []
 
 
+def test_expired_client_secret_says_so_and_changes_nothing(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    emulator = start_emulator("--client-secret-expired")
+
+    log = run(emulator, tmp_path)
+
+    assert log.result == "Failed"
+    assert "AADSTS7000222" in log.errors[0] and "expired" in log.errors[0]
+    assert "create a new" in log.errors[0]
+    assert mutating_calls(emulator) == []
+
+
 def test_malformed_connection_fails_clearly(emulator: Emulator, tmp_path: Path) -> None:
     env = agent_environment(emulator.info, swap_inputs(), tmp_path)
     cid = emulator.info["service_connection_id"]

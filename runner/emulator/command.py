@@ -83,6 +83,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-secret", default=DEFAULT_CLIENT_SECRET, help="the service principal's secret"
     )
     parser.add_argument(
+        "--client-secret-expired",
+        action="store_true",
+        help="the secret is right but expired: Entra answers AADSTS7000222",
+    )
+    parser.add_argument(
         "--system-access-token",
         default=DEFAULT_SYSTEM_ACCESS_TOKEN,
         help="the Azure DevOps job token the OIDC endpoint accepts",
@@ -121,6 +126,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         state_file=args.state_file.resolve() if args.state_file else None,
         faults=tuple(args.faults),
         client_secret=args.client_secret,
+        client_secret_expired=args.client_secret_expired,
         system_access_token=args.system_access_token,
         msi_header=args.msi_header,
     )

@@ -30,7 +30,15 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class Entra:
-    def __init__(self, url: str, pki: Pki, client_secret: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        pki: Pki,
+        client_secret: str,
+        clock: Callable[[], float],
+        client_secret_expired: bool = False,
+    ) -> None:
+        self._client_secret_expired = client_secret_expired
         self.url = url  # ends with "/"
         self._pki = pki
         self._client_secret = client_secret
@@ -246,6 +254,15 @@ class Entra:
                     "Invalid client secret provided. Ensure the secret being sent in "
                     "the request is the client secret value, not the client secret "
                     f"ID, for a secret added to app '{CLIENT_ID}'.",
+                )
+            if self._client_secret_expired:
+                raise self._error(
+                    401,
+                    "invalid_client",
+                    7000222,
+                    f"The provided client secret keys for app '{CLIENT_ID}' are expired. "
+                    "Visit the Azure portal to create new keys for your app or consider "
+                    "using certificate credentials for added security.",
                 )
             return "1"
         if form.get("client_assertion_type") == JWT_BEARER and form.get("client_assertion"):

@@ -52,7 +52,9 @@ class Emulator:
         self.platform = AppService(settings.apps, settings.state_file, clock)
         self.main = HttpsServer(settings.port, context, self._answer, self.log, "main")
         self.url = f"https://127.0.0.1:{self.main.port}/"
-        entra = Entra(self.url, self.pki, settings.client_secret, clock)
+        entra = Entra(
+            self.url, self.pki, settings.client_secret, clock, settings.client_secret_expired
+        )
         arm = Arm(self.url, self.platform, entra, self.faults, clock, f"127.0.0.1:{self.main.port}")
         publishing = PublishingRoutes(arm)
 

@@ -77,5 +77,6 @@ class EmulatorSettings:
     state_file: Path | None = None
     faults: tuple[FaultSpec, ...] = ()
     client_secret: str = DEFAULT_CLIENT_SECRET
+    client_secret_expired: bool = False
     system_access_token: str = DEFAULT_SYSTEM_ACCESS_TOKEN
     msi_header: str = DEFAULT_MSI_HEADER
