@@ -3,14 +3,18 @@ Azure SDK clients pointed at it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Optional
 
+import pytest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.web import WebSiteManagementClient
 
 from runner.emulator.process import Emulator, start_emulator
 
-__all__ = ["Emulator", "secret_credential", "start_emulator", "web_client"]
+__all__ = ["Emulator", "emulator_for_sdk", "secret_credential", "start_emulator", "web_client"]
 
 
 def secret_credential(emulator: Emulator, secret: Optional[str] = None) -> ClientSecretCredential:
@@ -32,3 +36,11 @@ def web_client(emulator: Emulator, credential: Any = None) -> WebSiteManagementC
         base_url=emulator.url,
         credential_scopes=[emulator.arm_scope],
     )
+
+
+@contextmanager
+def emulator_for_sdk(data_dir: Path, *args: str) -> Iterator[Emulator]:
+    """An emulator whose CA this test process trusts, as a user would set it up for the SDK."""
+    with start_emulator(data_dir, *args) as running, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", running.ca_cert)
+        yield running

@@ -13,7 +13,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import CsmSlotEntity
 
-from tests.emulator_process import Emulator, start_emulator, web_client
+from tests.emulator_process import Emulator, emulator_for_sdk, web_client
 
 GROUP = "rg-swap-demo"
 TO_PRODUCTION = CsmSlotEntity(target_slot="production", preserve_vnet=True)
@@ -26,18 +26,14 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         for app in ("web-faults", "web-fails", "web-conflict")
         for arg in ("--app", f"{app}@{GROUP}")
     ]
-    with (
-        start_emulator(
-            tmp_path_factory.mktemp("emulator"),
-            "--swap-seconds",
-            "0.3",
-            "--retry-after",
-            "0",
-            *apps,
-        ) as running,
-        pytest.MonkeyPatch.context() as patch,
-    ):
-        patch.setenv("REQUESTS_CA_BUNDLE", running.ca_cert)
+    with emulator_for_sdk(
+        tmp_path_factory.mktemp("emulator"),
+        "--swap-seconds",
+        "0.3",
+        "--retry-after",
+        "0",
+        *apps,
+    ) as running:
         yield running
 
 

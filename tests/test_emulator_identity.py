@@ -18,16 +18,18 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
-from tests.emulator_process import Emulator, secret_credential, start_emulator, web_client
+from tests.emulator_process import (
+    Emulator,
+    emulator_for_sdk,
+    secret_credential,
+    start_emulator,
+    web_client,
+)
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with (
-        start_emulator(tmp_path_factory.mktemp("emulator")) as running,
-        pytest.MonkeyPatch.context() as patch,
-    ):
-        patch.setenv("REQUESTS_CA_BUNDLE", running.ca_cert)
+    with emulator_for_sdk(tmp_path_factory.mktemp("emulator")) as running:
         yield running
 
 

@@ -19,7 +19,7 @@ from azure.mgmt.web.models import (
     SlotConfigNamesResource,
 )
 
-from tests.emulator_process import Emulator, start_emulator, web_client
+from tests.emulator_process import Emulator, emulator_for_sdk, web_client
 
 GROUP = "rg-swap-demo"
 # One app per scenario, so the scenarios share one emulator and stay independent.
@@ -29,18 +29,14 @@ APPS = ["web-swap", "web-slots", "web-preview", "web-busy", "web-broken", "web-r
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     seeds = [arg for app in APPS for arg in ("--app", f"{app}@{GROUP}:staging,qa")]
-    with (
-        start_emulator(
-            tmp_path_factory.mktemp("emulator"),
-            "--swap-seconds",
-            "0.3",
-            "--retry-after",
-            "0",
-            *seeds,
-        ) as running,
-        pytest.MonkeyPatch.context() as patch,
-    ):
-        patch.setenv("REQUESTS_CA_BUNDLE", running.ca_cert)
+    with emulator_for_sdk(
+        tmp_path_factory.mktemp("emulator"),
+        "--swap-seconds",
+        "0.3",
+        "--retry-after",
+        "0",
+        *seeds,
+    ) as running:
         yield running
 
 

@@ -300,10 +300,9 @@ class Entra:
                 f"Thumbprint of key used by client: '{jwt.header.get('x5t', '')}']",
             )
 
-    def _check_certificate_assertion(self, jwt: tokens.Jwt, endpoint: str) -> None:
-        public_key = self._pki.client_certificate.public_key()
+    def _check_signed_and_current(self, jwt: tokens.Jwt, public_key: Any, failure: str) -> None:
         try:
-            tokens.verify_signature(jwt, public_key)  # type: ignore[arg-type]
+            tokens.verify_signature(jwt, public_key)
             tokens.check_lifetime(jwt, self._clock())
         except tokens.TokenExpired:
             raise self._error(
@@ -313,12 +312,14 @@ class Entra:
                 "Client assertion is not within its valid time range.",
             ) from None
         except tokens.TokenError as error:
-            raise self._error(
-                401,
-                "invalid_client",
-                700027,
-                f"Client assertion failed signature validation. {error}",
-            ) from None
+            raise self._error(401, "invalid_client", 700027, f"{failure}{error}") from None
+
+    def _check_certificate_assertion(self, jwt: tokens.Jwt, endpoint: str) -> None:
+        self._check_signed_and_current(
+            jwt,
+            self._pki.client_certificate.public_key(),
+            "Client assertion failed signature validation. ",
+        )
         audience = str(jwt.claims.get("aud", "")).rstrip("/")
         if audience.lower() != endpoint.lower():
             raise self._error(
@@ -337,18 +338,7 @@ class Entra:
             )
 
     def _check_federated_assertion(self, jwt: tokens.Jwt) -> None:
-        try:
-            tokens.verify_signature(jwt, self._pki.signing_key.public_key())
-            tokens.check_lifetime(jwt, self._clock())
-        except tokens.TokenExpired:
-            raise self._error(
-                400,
-                "invalid_client",
-                700024,
-                "Client assertion is not within its valid time range.",
-            ) from None
-        except tokens.TokenError as error:
-            raise self._error(401, "invalid_client", 700027, str(error)) from None
+        self._check_signed_and_current(jwt, self._pki.signing_key.public_key(), "")
         claims = jwt.claims
         if (claims.get("iss"), claims.get("sub"), claims.get("aud")) != (
             FEDERATION_ISSUER,
