@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Any, NamedTuple
 
 
@@ -15,10 +16,14 @@ class LoggedRequest(NamedTuple):
     status: int  # 0 when the connection was dropped without an answer
 
 
+# Enough for any test or demo; an emulator left running for days keeps only the newest.
+MAX_ENTRIES = 50_000
+
+
 class RequestLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: list[LoggedRequest] = []
+        self._entries: deque[LoggedRequest] = deque(maxlen=MAX_ENTRIES)
 
     def record(self, entry: LoggedRequest) -> None:
         with self._lock:
