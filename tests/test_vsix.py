@@ -190,6 +190,29 @@ def test_swap_with_production_succeeds_with_each_auth_scheme(
     assert emulator.serving(APP, "staging") == "v1"
 
 
+@pytest.mark.parametrize("version", LOCAL_PYTHONS)
+def test_a_swap_runs_on_each_python_the_agent_may_have(
+    version: str,
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    tmp_path: Path,
+    work: Path,
+) -> None:
+    base = local_python(version)
+    if base is None:
+        pytest.skip(f"no Python {version} on this machine")
+    python = harness.stdlib_python(tmp_path / "venv", base)
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python])
+
+    log = harness.run(task, env, work)
+
+    assert f"Using Python {version}." in log.stdout, log.text
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert emulator.serving(APP, "production") == "v2"
+
+
 def swaps(emulator: Emulator) -> list[object]:
     return [
         r
