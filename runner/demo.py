@@ -8,14 +8,13 @@ stage template twice: a healthy version is swapped in; an unhealthy one stops at
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Optional
 
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import agent_environment, parse_command
+from runner.local_agent import agent_environment, parse_command, start_task
 from runner.pipeline_templates.rehearsal import rehearse
 
 APP = "contoso-web"
@@ -65,15 +64,7 @@ def swap_one_step() -> bool:
 
 def run_task_streaming(env: dict[str, str], work: Path) -> int:
     """Runs `python -m runner` and shows its log, commands rendered as the web UI would."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner"],
-        env=env,
-        cwd=str(work),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_task(env, work)
     assert process.stdout is not None
     for line in process.stdout:
         shown = render(line.rstrip("\n"))

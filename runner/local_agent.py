@@ -205,6 +205,19 @@ class AgentLog:
         return self.stdout + self.stderr
 
 
+def start_task(env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Starts `python -m runner` as the launcher would; its log (stdout and stderr) is piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "runner"],
+        env=dict(env),
+        cwd=str(cwd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def run_task(env: Mapping[str, str], cwd: Path, timeout: float = 120) -> AgentLog:
     """Runs `python -m runner` with stdin closed, as the launcher would, and reads its log."""
     completed = subprocess.run(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner import local_agent
 from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator
@@ -137,16 +137,7 @@ def test_timeout_says_the_swap_is_still_running_and_what_production_serves(
 
 
 def start_task(emulator: Emulator, tmp_path: Path) -> subprocess.Popen[str]:
-    env = agent_environment(emulator.info, INPUTS, tmp_path)
-    return subprocess.Popen(
-        [sys.executable, "-m", "runner"],
-        env=env,
-        cwd=str(tmp_path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return local_agent.start_task(agent_environment(emulator.info, INPUTS, tmp_path), tmp_path)
 
 
 def wait_for_swap_to_start(emulator: Emulator) -> None:

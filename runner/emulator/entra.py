@@ -97,55 +97,45 @@ class Entra:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            {
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post",
-                    "private_key_jwt",
-                    "client_secret_basic",
-                ],
-                "jwks_uri": f"{base}/discovery/v2.0/keys",
-                "response_modes_supported": ["query", "fragment", "form_post"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "issuer": f"{base}/v2.0",
-                "request_uri_parameter_supported": False,
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-                "http_logout_supported": True,
-                "frontchannel_logout_supported": True,
-                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid"],
-                "tenant_region_scope": "EU",
-                "cloud_instance_name": "emulator",
-            },
+            _openid_document(
+                base,
+                "/v2.0",
+                issuer=f"{base}/v2.0",
+                extra={
+                    "response_types_supported": [
+                        "code",
+                        "id_token",
+                        "code id_token",
+                        "id_token token",
+                    ],
+                    "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                    "request_uri_parameter_supported": False,
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                    "http_logout_supported": True,
+                    "frontchannel_logout_supported": True,
+                    "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid"],
+                },
+            ),
         )
 
     def _openid_v1(self, request: Request, params: Params) -> Response:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            {
-                "token_endpoint": f"{base}/oauth2/token",
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post",
-                    "private_key_jwt",
-                    "client_secret_basic",
-                ],
-                "jwks_uri": f"{base}/discovery/keys",
-                "response_modes_supported": ["query", "fragment", "form_post"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "response_types_supported": ["code", "id_token", "code id_token", "token id_token"],
-                "scopes_supported": ["openid"],
-                "issuer": f"https://sts.windows.net/{TENANT_ID}/",
-                "authorization_endpoint": f"{base}/oauth2/authorize",
-                "end_session_endpoint": f"{base}/oauth2/logout",
-                "tenant_region_scope": "EU",
-                "cloud_instance_name": "emulator",
-            },
+            _openid_document(
+                base,
+                "",
+                issuer=f"https://sts.windows.net/{TENANT_ID}/",
+                extra={
+                    "response_types_supported": [
+                        "code",
+                        "id_token",
+                        "code id_token",
+                        "token id_token",
+                    ],
+                    "scopes_supported": ["openid"],
+                },
+            ),
         )
 
     def _keys(self, request: Request, params: Params) -> Response:
@@ -381,3 +371,26 @@ class Entra:
             "error_uri": f"{self.url}error?code={code}",
         }
         return HttpError.json(status, body)
+
+
+def _openid_document(base: str, version: str, issuer: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """What Entra's v1 (`version` "") and v2 (`"/v2.0"`) OpenID configurations share."""
+    oauth = f"{base}/oauth2{version}"
+    return {
+        "token_endpoint": f"{oauth}/token",
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
+        "jwks_uri": f"{base}/discovery{version}/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": issuer,
+        "authorization_endpoint": f"{oauth}/authorize",
+        "end_session_endpoint": f"{oauth}/logout",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "emulator",
+        **extra,
+    }
