@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import requests
+from azure import identity
 
 from runner.connection import Connection, OidcSource, Scheme
 from runner.errors import UserError
@@ -31,8 +32,6 @@ class RegisteringCredential:
 
 def credential_for(connection: Connection, log: Log) -> RegisteringCredential:
     """Builds the azure-identity credential for `connection`; no network call yet."""
-    from azure import identity
-
     cloud = connection.cloud
     options: dict[str, Any] = {"authority": cloud.authority}
     if not cloud.is_known_public_authority:

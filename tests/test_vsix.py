@@ -71,6 +71,8 @@ def test_the_vsix_holds_the_task_and_nothing_only_tests_need(vsix: Path) -> None
     assert "SwapSlots/python/lib/index.json" in names
     assert not [n for n in names if "/runner/emulator" in n or n.endswith("demo.py")]
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    # The task talks to ARM through azure-mgmt-core; azure-mgmt-web is the tests' reference only.
+    assert not [n for n in names if "/azure/mgmt/web/" in n or "/yaml/" in n]
 
 
 def test_task_and_extension_carry_the_project_version(
@@ -96,10 +98,10 @@ LOCAL_PYTHONS = [f"3.{minor}" for minor in range(9, 15)]
 
 IMPORT_PROBE = """
 import sys
-import azure.identity, azure.mgmt.web, cryptography.x509, msal, requests, yaml
+import azure.identity, azure.mgmt.core, cryptography.x509, msal, requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the compiled part works
-for module in (azure.identity, azure.mgmt.web, cryptography.x509, msal, requests, yaml):
+for module in (azure.identity, azure.mgmt.core, cryptography.x509, msal, requests):
     print("from", module.__file__)
 print("python", sys.version_info[0], sys.version_info[1])
 """
