@@ -28,9 +28,9 @@ lint: $(BIN)/.installed
 test: lint
 	$(PY) -m pytest -q
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed node_modules/.package-lock.json
+	$(PY) -m benchmarks.cold_swap
 	$(PY) -m benchmarks.swap_latency
-	$(PY) -m benchmarks.startup
 
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.pipeline_templates.rehearsal

@@ -145,7 +145,7 @@ def test_the_bundled_packages_work_on_each_python(
     modules = [
         line.split(" ", 1)[1] for line in log.stdout.splitlines() if line.startswith("from ")
     ]
-    assert len(modules) == 6 and all(Path(m).is_relative_to(copy) for m in modules), modules
+    assert len(modules) == 5 and all(Path(m).is_relative_to(copy) for m in modules), modules
 
 
 def test_no_python_on_the_agent_fails_with_what_to_do(

@@ -16,7 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +31,9 @@ WHEEL_CACHE = ROOT / "build" / "cache" / "wheels"
 EXTENSION_FILES = ("overview.md", "LICENSE", "images/icon.png")
 TASK_TYPE = "ms.vss-distributed-task.task"
 TEST_ONLY_PACKAGE = "emulator"  # the local App Service emulator: tests and demos only
+# What the launcher runs: the task, and the compiler it starts beside it on spare cores.
+ENTRY_POINTS = ("runner.__main__", "runner.precompile")
+STARTUP_MODULES = "startup-modules.txt"
 
 
 class BuildError(Exception):
@@ -36,18 +41,14 @@ class BuildError(Exception):
 
 
 def project_metadata() -> tuple[str, list[str]]:
-    """The version and runtime requirements from pyproject.toml."""
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    if sys.version_info >= (3, 11):
-        import tomllib
+    """The version and the task's run-time requirements (`[tool.swap-slots]`) from pyproject."""
+    if sys.version_info < (3, 11):
+        raise BuildError("building the extension needs Python 3.11 or later (tomllib)")
+    import tomllib
 
-        project = tomllib.loads(text)["project"]
-        return str(project["version"]), [str(r) for r in project["dependencies"]]
-    from importlib import metadata  # older Pythons: the installed (editable) project's metadata
-
-    dist = metadata.distribution("swap-slots")
-    requirements = [r for r in dist.requires or [] if "extra ==" not in r]
-    return dist.version, requirements
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    version = str(pyproject["project"]["version"])
+    return version, [str(r) for r in pyproject["tool"]["swap-slots"]["task-dependencies"]]
 
 
 def task_folder_name(manifest: dict[str, object]) -> str:
@@ -91,14 +92,14 @@ def _imports(path: Path, package: str) -> set[str]:
     return {name for name in found if name.split(".")[0] == "runner"}
 
 
-def stage_runner(destination: Path) -> list[str]:
+def stage_runner(destination: Path, entry_points: tuple[str, ...]) -> list[str]:
     """Copies the runner modules `python -m runner` can import; returns their names.
 
     Only what __main__ reaches ships, so the emulator and the terminal tools stay out; an import
     of the emulator from that code fails the build rather than the task on an agent.
     """
     shipped: dict[str, Path] = {}
-    pending = ["runner.__main__"]
+    pending = list(entry_points)
     while pending:
         name = pending.pop()
         path = _module_file(name)
@@ -118,6 +119,48 @@ def stage_runner(destination: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     return sorted(shipped)
+
+
+def record_startup_modules(python_dir: Path, index: dict[str, Any]) -> list[str]:
+    """Writes `startup-modules.txt`: the task's modules, in the order `python -m runner` imports
+    them (so in the order it needs their bytecode), as this Python imports them from the stage."""
+    platform = sysconfig.get_platform()
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    entries = [e for e in index["platforms"].values() if e["sysconfigPlatform"] == platform]
+    if not entries or minor not in entries[0]["pythons"]:
+        raise BuildError(f"the bundle has no packages for {platform} / Python {minor} to run")
+    lib = python_dir / "lib"
+    folders = [python_dir, lib / index["common"], *(lib / f for f in entries[0]["pythons"][minor])]
+    # A finder that finds nothing but notes each import as it starts: the order of compiling.
+    probe = (
+        "import sys\n"
+        "started = []\n"
+        "class Note:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        started.append(name)\n"
+        "sys.meta_path.insert(0, Note())\n"
+        "import runner.__main__\n"
+        "for name in started:\n"
+        "    if (getattr(sys.modules.get(name), '__file__', None) or '').startswith(sys.argv[1]):\n"
+        "        print(name)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(python_dir)],
+        cwd=python_dir,
+        env={  # no bytecode in the stage: the agent unpacks sources only
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(f) for f in folders),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise BuildError(f"the staged task does not import:\n{run.stderr}")
+    modules = run.stdout.split()
+    (python_dir / STARTUP_MODULES).write_text("\n".join(modules) + "\n", encoding="utf-8")
+    return modules
 
 
 def tfx_command() -> list[str]:
@@ -145,12 +188,14 @@ def build(refresh_wheels: bool = False) -> Path:
     stamp_version(task, version)
     (task_dir / "task.json").write_text(json.dumps(task, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(ROOT / "launcher" / "index.js", task_dir / "launcher" / "index.js")
-    shipped = stage_runner(task_dir / "python")
+    shipped = stage_runner(task_dir / "python", ENTRY_POINTS)
     print(f"runner modules in the task: {len(shipped)}")
     (task_dir / "python" / "requirements.txt").write_text(
         "\n".join(requirements) + "\n", encoding="utf-8"
     )
-    vendor.bundle(requirements, task_dir / "python" / "lib", WHEEL_CACHE, refresh_wheels)
+    index = vendor.bundle(requirements, task_dir / "python" / "lib", WHEEL_CACHE, refresh_wheels)
+    modules = record_startup_modules(task_dir / "python", index)
+    print(f"start-up modules for the parallel precompile: {len(modules)}")
 
     for name in EXTENSION_FILES:
         (stage / name).parent.mkdir(parents=True, exist_ok=True)
