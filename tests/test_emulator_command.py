@@ -243,6 +243,37 @@ def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> No
         assert kudu.json()["message"] == "swapped"
 
 
+def test_the_resource_list_finds_a_site_by_type_and_name(tmp_path: Path) -> None:
+    """Microsoft's task learns an app's resource group this way before a swap with preview."""
+    with start_emulator(
+        tmp_path, "--app", "contoso-web@rg-one:staging", "--app", "contoso-api@rg-two"
+    ) as emulator:
+        resources = f"subscriptions/{emulator.subscription_id}/resources"
+
+        def listed(query: str) -> list[str]:
+            answer = arm(emulator, "GET", f"{resources}?{query}api-version=2016-07-01")
+            assert answer.status_code == 200, answer.text
+            return [resource["id"] for resource in answer.json()["value"]]
+
+        site = listed("$filter=resourceType EQ 'Microsoft.Web%2FSites' AND name EQ 'contoso-web'&")
+        slots = listed("$filter=resourceType eq 'Microsoft.Web/sites/slots'&")
+        everything = listed("")
+        unknown = listed("$filter=resourceType eq 'Microsoft.Web/sites' and name eq 'nope'&")
+        bad = arm(
+            emulator, "GET", f"{resources}?$filter=startswith(name,'c')&api-version=2021-04-01"
+        )
+
+        assert site == ["/" + site_path(emulator, "contoso-web", "rg-one")]
+        assert slots == [
+            "/" + site_path(emulator, app, group) + "/slots/staging"
+            for app, group in (("contoso-web", "rg-one"), ("contoso-api", "rg-two"))
+        ]
+        assert len(everything) == 4 and unknown == []
+        assert (bad.status_code, bad.json()["error"]["code"]) == (400, "InvalidFilterInQueryString")
+        (first,) = arm(emulator, "GET", f"{resources}?api-version=2016-07-01").json()["value"][:1]
+        assert set(first) >= {"id", "name", "type", "kind", "location"}
+
+
 def kudu_site(emulator: Emulator, slot_path: str) -> tuple[str, dict[str, str]]:
     """A slot's Kudu base URL (credentials taken out) and its Basic auth header."""
     properties = arm(

@@ -43,8 +43,8 @@ class Entra:
         self._pki = pki
         self._client_secret = client_secret
         self._clock = clock
-        self._x5t = tokens.b64url(thumbprint_sha1(pki.client_certificate))
-        self._x5t_s256 = tokens.b64url(thumbprint_sha256(pki.client_certificate))
+        self._x5t = thumbprint_sha1(pki.client_certificate)
+        self._x5t_s256 = thumbprint_sha256(pki.client_certificate)
         self.key_id = tokens.key_id(pki.signing_key.public_key())
 
     def add_routes(self, router: Router) -> None:
@@ -273,9 +273,8 @@ class Entra:
             raise self._error(
                 401, "invalid_client", 50027, f"JWT token is invalid: {error}"
             ) from None
-        # MSAL pads its base64url thumbprints; the JWS spec does not. Compare without padding.
-        x5t = str(jwt.header.get("x5t", "")).rstrip("=")
-        x5t_s256 = str(jwt.header.get("x5t#S256", "")).rstrip("=")
+        x5t = _thumbprint(jwt.header.get("x5t"))
+        x5t_s256 = _thumbprint(jwt.header.get("x5t#S256"))
         if x5t == self._x5t or x5t_s256 == self._x5t_s256:
             self._check_certificate_assertion(jwt, endpoint)
         elif jwt.header.get("kid") == self.key_id:
@@ -371,6 +370,19 @@ class Entra:
             "error_uri": f"{self.url}error?code={code}",
         }
         return HttpError.json(status, body)
+
+
+def _thumbprint(value: Any) -> bytes | None:
+    """A certificate thumbprint from a JWS header. The JWS spec says base64url without padding;
+    MSAL pads it, and Microsoft's pipeline tasks send plain base64 ('+', '/', '='): Entra takes
+    all three, so decode whichever it is."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        return tokens.b64url_decode(text)
+    except ValueError:
+        return None
 
 
 def _openid_document(base: str, version: str, issuer: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from runner.emulator.entra import Entra
 from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
 from runner.emulator.publishing import PublishingRoutes
 from runner.emulator.requestlog import RequestLog
+from runner.emulator.resourcelist import ResourceListRoutes
 from runner.emulator.resources import cloud_metadata
 from runner.emulator.routing import Router
 from runner.emulator.server import HttpsServer, tls_context
@@ -73,6 +74,7 @@ class Emulator:
             arm, self.faults, settings.swap_seconds, settings.retry_after, clock
         ).add_routes(self._arm_routes)
         SiteConfigRoutes(arm).add_routes(self._arm_routes)
+        ResourceListRoutes(arm).add_routes(self._arm_routes)
         publishing.add_routes(self._arm_routes)
 
         self._control = Router()
