@@ -50,7 +50,10 @@ class Emulator:
         clock = time.time
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)
-        self.platform = AppService(settings.apps, settings.state_file, clock)
+        self.platform = AppService(
+            settings.apps, settings.state_file, clock, settings.health_check_path
+        )
+        self._clock = clock
         self.main = HttpsServer(settings.port, context, self._answer, self.log, "main")
         self.url = f"https://127.0.0.1:{self.main.port}/"
         entra = Entra(
@@ -82,7 +85,7 @@ class Emulator:
         self._sites: list[HttpsServer] = []
 
     def start(self) -> None:
-        self._sites = start_slot_sites(self.platform, self.main.context, self.log)
+        self._sites = start_slot_sites(self.platform, self.main.context, self.log, self._clock)
         self.main.start()
 
     def stop(self) -> None:
