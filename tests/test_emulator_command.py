@@ -144,6 +144,50 @@ def test_command_line_faults_are_armed_from_the_start(tmp_path: Path) -> None:
         assert statuses == [503, 503, 200]
 
 
+def test_command_line_faults_can_be_scoped_to_one_app(tmp_path: Path) -> None:
+    with start_emulator(
+        tmp_path,
+        "--app",
+        "web-a",
+        "--app",
+        "web-b",
+        "--fault",
+        "unavailable@web-b:2:/sites/",
+    ) as emulator:
+        statuses = {
+            app: [arm(emulator, "GET", site_path(emulator, app)).status_code for _ in range(3)]
+            for app in ("web-a", "web-b")
+        }
+
+        assert statuses == {"web-a": [200, 200, 200], "web-b": [503, 503, 200]}
+
+
+def test_emulator_deploy_command_takes_a_needed_setting_and_a_warm_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="swap-slots")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    with start_emulator(tmp_path, "--health-check-path", "/healthz") as emulator:
+        common = ["emulator-deploy", "--url", emulator.url, "--ca-cert", emulator.ca_cert]
+        common += ["--app", "contoso-web", "--version", "v2"]
+        needs = parser.parse_args(
+            [*common, "--slot", "staging", "--health", "needs-setting:SLOT_NAME=staging"]
+        )
+        slow = parser.parse_args([*common, "--slot", "production", "--warmup-seconds", "30"])
+
+        assert needs.handler(needs) == 0 and slow.handler(slow) == 0
+        assert "Deployed v2 (needs-setting:SLOT_NAME=staging)" in capsys.readouterr().out
+        health = requests.get(
+            emulator.slot_url("contoso-web", "staging") + "healthz",
+            verify=emulator.ca_cert,
+            timeout=5,
+        )
+        assert (health.status_code, health.text) == (200, "Healthy")
+        assert emulator.serving("contoso-web", "production") == "down"  # still starting
+        with pytest.raises(SystemExit):
+            parser.parse_args([*common, "--slot", "qa", "--health", "needs-setting:"])
+
+
 def test_emulator_deploy_command_deploys_to_a_running_emulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
