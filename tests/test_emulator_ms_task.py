@@ -40,8 +40,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -51,6 +49,7 @@ import requests
 
 from runner.local_agent import AgentLog
 from tests.emulator_process import Emulator, start_emulator
+from tests.ms_task_agent import MsTask, run_step
 
 TASK_DIR = os.environ.get("SWAP_SLOTS_MS_TASK_DIR", "")
 pytestmark = pytest.mark.skipif(
@@ -60,105 +59,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
-CONNECTION_ID = "5e1ec7ed-0000-4000-8000-00000000a2a5"
-
-
-class MsTask:
-    """The built task folder: its task.json and the script the agent would run."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.manifest: dict[str, Any] = json.loads((folder / "task.json").read_text("utf-8"))
-        self.target = folder / self.manifest["execution"]["Node20_1"]["target"]
-        if not self.target.exists():
-            pytest.fail(f"{self.target} does not exist: is {folder} built (npx tsc)?")
-
-    @property
-    def version(self) -> str:
-        version = self.manifest["version"]
-        return f"{version['Major']}.{version['Minor']}.{version['Patch']}"
-
-    def input_env(self, step: dict[str, str]) -> dict[str, str]:
-        """INPUT_* for every declared input, seeded with defaults, then the step's values."""
-        env = {
-            _variable("INPUT_" + declared["name"]): str(declared.get("defaultValue", "")).strip()
-            for declared in self.manifest["inputs"]
-        }
-        for name, value in step.items():
-            env[_variable("INPUT_" + name)] = value.strip()
-        return env
-
-
-def _variable(name: str) -> str:
-    return name.replace(".", "_").replace(" ", "_").upper()
-
-
-def connection_env(info: dict[str, Any], scheme: str, environment: str) -> dict[str, str]:
-    """What the agent exports for an AzureRM service connection (service principal)."""
-    auth: dict[str, str] = {"serviceprincipalid": info["client_id"], "tenantid": info["tenant_id"]}
-    if scheme == "secret":
-        auth.update(authenticationType="spnKey", serviceprincipalkey=info["client_secret"])
-    else:
-        pem = Path(info["client_certificate"]).read_text(encoding="utf-8")
-        auth.update(authenticationType="spnCertificate", servicePrincipalCertificate=pem)
-    data = {
-        "environment": environment,
-        "scopeLevel": "Subscription",
-        "subscriptionId": info["subscription_id"],
-        "subscriptionName": info["subscription_name"],
-        "creationMode": "Manual",
-    }
-    if environment != "AzureStack":
-        # The cloud's endpoints, which the service adds for a named cloud (the emulator's here).
-        data.update(
-            environmentAuthorityUrl=info["url"],
-            activeDirectoryAuthority=info["url"],
-            activeDirectoryServiceEndpointResourceId=info["arm_audience"],
-        )
-    cid = CONNECTION_ID
-    env = {
-        f"ENDPOINT_URL_{cid}": info["url"],
-        f"ENDPOINT_AUTH_{cid}": json.dumps({"parameters": auth, "scheme": "ServicePrincipal"}),
-        f"ENDPOINT_AUTH_SCHEME_{cid}": "ServicePrincipal",
-        f"ENDPOINT_DATA_{cid}": json.dumps(data),
-    }
-    env.update({f"ENDPOINT_AUTH_PARAMETER_{cid}_{k.upper()}": v for k, v in auth.items()})
-    env.update({f"ENDPOINT_DATA_{cid}_{k.upper()}": v for k, v in data.items()})
-    return env
-
-
-def job_env(work: Path, info: dict[str, Any]) -> dict[str, str]:
-    """The agent's and the build's own variables for a job, as environment variables."""
-    for folder in ("_temp", "_tool", "s"):
-        (work / folder).mkdir(parents=True, exist_ok=True)
-    return {
-        "TF_BUILD": "True",
-        "AGENT_NAME": "emulator-agent",
-        "AGENT_VERSION": "4.264.2",
-        "AGENT_OS": "Linux",
-        "AGENT_JOBSTATUS": "Succeeded",
-        "AGENT_WORKFOLDER": str(work),
-        "AGENT_TEMPDIRECTORY": str(work / "_temp"),
-        "AGENT_TOOLSDIRECTORY": str(work / "_tool"),
-        "SYSTEM_DEFAULTWORKINGDIRECTORY": str(work / "s"),
-        "SYSTEM_CULTURE": "en-US",
-        "SYSTEM_HOSTTYPE": "build",
-        "SYSTEM_SERVERTYPE": "Hosted",
-        "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": "https://dev.azure.com/emulator-org/",
-        "SYSTEM_COLLECTIONID": str(uuid.UUID(int=1)),
-        "SYSTEM_TEAMPROJECT": "emulator-project",
-        "SYSTEM_TEAMPROJECTID": str(uuid.UUID(int=2)),
-        "SYSTEM_DEFINITIONID": "7",
-        "SYSTEM_JOBID": str(uuid.UUID(int=3)),
-        "SYSTEM_PLANID": str(uuid.UUID(int=4)),
-        "BUILD_BUILDID": "42",
-        "BUILD_BUILDNUMBER": "20261129.1",
-        "BUILD_DEFINITIONNAME": "contoso-web",
-        "BUILD_REPOSITORY_PROVIDER": "TfsGit",
-        "BUILD_REQUESTEDFOR": "Emulator User",
-        "BUILD_SOURCEVERSION": "0123456789abcdef0123456789abcdef01234567",
-        "ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN": info["system_access_token"],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -180,34 +80,6 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         tmp_path / "emulator", "--swap-seconds", "1", "--app", f"{APP}:staging,qa"
     ) as running:
         yield running
-
-
-def run_step(
-    task: MsTask,
-    node: str,
-    emulator: Emulator,
-    work: Path,
-    step: dict[str, str],
-    scheme: str = "secret",
-    environment: str = "AzureCloud",
-) -> AgentLog:
-    """One step of the task, with what the agent exports and nothing of this process."""
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-    env.update(job_env(work, emulator.info))
-    env.update(connection_env(emulator.info, scheme, environment))
-    env.update(task.input_env({"ConnectedServiceName": CONNECTION_ID, **step}))
-    env["NODE_EXTRA_CA_CERTS"] = emulator.ca_cert
-    done = subprocess.run(
-        [node, str(task.target)],
-        env=env,
-        cwd=work / "s",
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return AgentLog(done.stdout, done.stderr, done.returncode)
 
 
 def succeeded(log: AgentLog) -> bool:
@@ -272,7 +144,7 @@ def test_swap_slots_swaps_staging_into_production(
         pytest.skip("off Windows the task runs the machine's openssl for the thumbprint")
     emulator.deploy(APP, "staging", "v2")
 
-    log = run_step(task, node, emulator, tmp_path / "agent", swap_slots("staging"), scheme)
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"), scheme)
 
     assert succeeded(log), log.text
     assert f"Swapped App Service '{APP}' slots - 'staging' and 'production'" in log.stdout
@@ -327,7 +199,12 @@ def test_swap_slots_on_an_azure_stack_connection(
     emulator.deploy(APP, "staging", "v2")
 
     log = run_step(
-        task, node, emulator, tmp_path / "agent", swap_slots("staging"), environment="AzureStack"
+        task,
+        node,
+        emulator.info,
+        tmp_path / "agent",
+        swap_slots("staging"),
+        environment="AzureStack",
     )
 
     assert succeeded(log), log.text
@@ -349,7 +226,7 @@ def test_swap_slots_swaps_two_slots(
     emulator.deploy(APP, "staging", "v2")
     emulator.deploy(APP, "qa", "v3")
 
-    log = run_step(task, node, emulator, tmp_path / "agent", swap_slots("staging", "qa"))
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging", "qa"))
 
     assert succeeded(log), log.text
     assert f"Swapped App Service '{APP}' slots - 'staging' and 'qa'" in log.stdout
@@ -368,7 +245,7 @@ def test_swap_slots_fails_the_step_when_the_swap_fails(
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault("swap-fails")
 
-    log = run_step(task, node, emulator, tmp_path / "agent", swap_slots("staging"))
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"))
 
     assert log.results == ["Failed"], log.text
     (complete,) = [command for command in log.commands if command.name == "task.complete"]
@@ -385,7 +262,11 @@ def test_swap_with_preview_then_complete(
     preview = {"WebAppName": APP, "SourceSlot": "staging"}
 
     started = run_step(
-        task, node, emulator, tmp_path / "start", {"Action": "Start Swap With Preview", **preview}
+        task,
+        node,
+        emulator.info,
+        tmp_path / "start",
+        {"Action": "Start Swap With Preview", **preview},
     )
 
     assert succeeded(started), started.text
@@ -400,7 +281,7 @@ def test_swap_with_preview_then_complete(
     assert emulator.serving(APP, "staging") == "v2"
 
     completed = run_step(
-        task, node, emulator, tmp_path / "complete", {"Action": "Complete Swap", **preview}
+        task, node, emulator.info, tmp_path / "complete", {"Action": "Complete Swap", **preview}
     )
 
     assert succeeded(completed), completed.text
@@ -419,7 +300,7 @@ def test_swap_with_preview_then_cancel(
     started = run_step(
         task,
         node,
-        emulator,
+        emulator.info,
         tmp_path / "start",
         {"Action": "Start Swap With Preview", "WebAppName": APP, "SourceSlot": "staging"},
     )
@@ -430,7 +311,7 @@ def test_swap_with_preview_then_cancel(
     cancelled = run_step(
         task,
         node,
-        emulator,
+        emulator.info,
         tmp_path / "cancel",
         {"Action": "Cancel Swap", "WebAppName": APP, "ResourceGroupName": GROUP, "Slot": "staging"},
     )

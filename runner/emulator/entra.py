@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from runner.emulator import tokens
 from runner.emulator.certificates import Pki, thumbprint_sha1, thumbprint_sha256
+from runner.emulator.openid import openid_document
 from runner.emulator.routing import Router
 from runner.emulator.settings import (
     ARM_AUDIENCE,
@@ -97,7 +98,7 @@ class Entra:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            _openid_document(
+            openid_document(
                 base,
                 "/v2.0",
                 issuer=f"{base}/v2.0",
@@ -122,7 +123,7 @@ class Entra:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            _openid_document(
+            openid_document(
                 base,
                 "",
                 issuer=f"https://sts.windows.net/{TENANT_ID}/",
@@ -383,26 +384,3 @@ def _thumbprint(value: Any) -> bytes | None:
         return tokens.b64url_decode(text)
     except ValueError:
         return None
-
-
-def _openid_document(base: str, version: str, issuer: str, extra: dict[str, Any]) -> dict[str, Any]:
-    """What Entra's v1 (`version` "") and v2 (`"/v2.0"`) OpenID configurations share."""
-    oauth = f"{base}/oauth2{version}"
-    return {
-        "token_endpoint": f"{oauth}/token",
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "jwks_uri": f"{base}/discovery{version}/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "issuer": issuer,
-        "authorization_endpoint": f"{oauth}/authorize",
-        "end_session_endpoint": f"{oauth}/logout",
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "emulator",
-        **extra,
-    }
