@@ -75,6 +75,7 @@ def test_health_check_path_is_seeded_changed_and_read_by_azure_mgmt_web(
     )
 
     assert (seeded, seeded_slot) == ("/healthz", "/healthz")
+    assert emulator.info["health_check_path"] == "/healthz"
     assert client.web_apps.get_configuration(GROUP, app).health_check_path == "/live"
     assert (
         client.web_apps.get_configuration_slot(GROUP, app, "staging").health_check_path == "/ready"

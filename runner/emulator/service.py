@@ -129,6 +129,7 @@ class Emulator:
             "data_dir": str(self.settings.data_dir),
             "state_file": str(self.settings.state_file) if self.settings.state_file else None,
             "swap_seconds": self.settings.swap_seconds,
+            "health_check_path": self.settings.health_check_path,
             "apps": apps,
         }
 
