@@ -325,3 +325,21 @@ def test_swap_with_preview_then_cancel(
     assert emulator.serving(APP, "production") == "v1"
     assert emulator.serving(APP, "staging") == "v2"
     assert emulator.operations() == []
+
+
+def test_swap_slots_reports_success_for_a_version_that_fails_in_production(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    """What Swap Slots' health gate is for: Microsoft's task has none, and never rolls back."""
+    emulator.control("POST", "config", {"app": APP, "properties": {"healthCheckPath": "/healthz"}})
+    # v2 needs a slot setting only staging has: healthy there, failing once in production.
+    emulator.deploy(APP, "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"))
+
+    assert succeeded(log), log.text
+    health = requests.get(
+        emulator.slot_url(APP, "production") + "healthz", verify=emulator.ca_cert, timeout=5
+    )
+    assert (health.status_code, health.headers["X-App-Version"]) == (500, "v2")
+    assert "SLOT_NAME" in health.text
