@@ -144,6 +144,50 @@ def test_command_line_faults_are_armed_from_the_start(tmp_path: Path) -> None:
         assert statuses == [503, 503, 200]
 
 
+def test_command_line_faults_can_be_scoped_to_one_app(tmp_path: Path) -> None:
+    with start_emulator(
+        tmp_path,
+        "--app",
+        "web-a",
+        "--app",
+        "web-b",
+        "--fault",
+        "unavailable@web-b:2:/sites/",
+    ) as emulator:
+        statuses = {
+            app: [arm(emulator, "GET", site_path(emulator, app)).status_code for _ in range(3)]
+            for app in ("web-a", "web-b")
+        }
+
+        assert statuses == {"web-a": [200, 200, 200], "web-b": [503, 503, 200]}
+
+
+def test_emulator_deploy_command_takes_a_needed_setting_and_a_warm_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="swap-slots")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    with start_emulator(tmp_path, "--health-check-path", "/healthz") as emulator:
+        common = ["emulator-deploy", "--url", emulator.url, "--ca-cert", emulator.ca_cert]
+        common += ["--app", "contoso-web", "--version", "v2"]
+        needs = parser.parse_args(
+            [*common, "--slot", "staging", "--health", "needs-setting:SLOT_NAME=staging"]
+        )
+        slow = parser.parse_args([*common, "--slot", "production", "--warmup-seconds", "30"])
+
+        assert needs.handler(needs) == 0 and slow.handler(slow) == 0
+        assert "Deployed v2 (needs-setting:SLOT_NAME=staging)" in capsys.readouterr().out
+        health = requests.get(
+            emulator.slot_url("contoso-web", "staging") + "healthz",
+            verify=emulator.ca_cert,
+            timeout=5,
+        )
+        assert (health.status_code, health.text) == (200, "Healthy")
+        assert emulator.serving("contoso-web", "production") == "down"  # still starting
+        with pytest.raises(SystemExit):
+            parser.parse_args([*common, "--slot", "qa", "--health", "needs-setting:"])
+
+
 def test_emulator_deploy_command_deploys_to_a_running_emulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -241,6 +285,37 @@ def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> No
         )
         assert kudu.status_code == 200
         assert kudu.json()["message"] == "swapped"
+
+
+def test_the_resource_list_finds_a_site_by_type_and_name(tmp_path: Path) -> None:
+    """Microsoft's task learns an app's resource group this way before a swap with preview."""
+    with start_emulator(
+        tmp_path, "--app", "contoso-web@rg-one:staging", "--app", "contoso-api@rg-two"
+    ) as emulator:
+        resources = f"subscriptions/{emulator.subscription_id}/resources"
+
+        def listed(query: str) -> list[str]:
+            answer = arm(emulator, "GET", f"{resources}?{query}api-version=2016-07-01")
+            assert answer.status_code == 200, answer.text
+            return [resource["id"] for resource in answer.json()["value"]]
+
+        site = listed("$filter=resourceType EQ 'Microsoft.Web%2FSites' AND name EQ 'contoso-web'&")
+        slots = listed("$filter=resourceType eq 'Microsoft.Web/sites/slots'&")
+        everything = listed("")
+        unknown = listed("$filter=resourceType eq 'Microsoft.Web/sites' and name eq 'nope'&")
+        bad = arm(
+            emulator, "GET", f"{resources}?$filter=startswith(name,'c')&api-version=2021-04-01"
+        )
+
+        assert site == ["/" + site_path(emulator, "contoso-web", "rg-one")]
+        assert slots == [
+            "/" + site_path(emulator, app, group) + "/slots/staging"
+            for app, group in (("contoso-web", "rg-one"), ("contoso-api", "rg-two"))
+        ]
+        assert len(everything) == 4 and unknown == []
+        assert (bad.status_code, bad.json()["error"]["code"]) == (400, "InvalidFilterInQueryString")
+        (first,) = arm(emulator, "GET", f"{resources}?api-version=2016-07-01").json()["value"][:1]
+        assert set(first) >= {"id", "name", "type", "kind", "location"}
 
 
 def kudu_site(emulator: Emulator, slot_path: str) -> tuple[str, dict[str, str]]:

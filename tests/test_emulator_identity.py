@@ -4,7 +4,9 @@ azure-identity's credentials unchanged, and refuse bad ones the way Entra does."
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,9 @@ from azure.identity import (
     CertificateCredential,
     ManagedIdentityCredential,
 )
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.emulator_process import (
     Emulator,
@@ -229,3 +234,62 @@ def test_no_client_asked_for_public_instance_discovery(emulator: Emulator) -> No
 
     assert any(path.endswith("/oauth2/v2.0/token") for path in paths)
     assert "/common/discovery/instance" not in paths
+
+
+def test_arm_accepts_a_token_for_its_own_url(emulator: Emulator) -> None:
+    """Outside Azure Stack, Microsoft's task asks Entra for the connection's ARM URL itself, as
+    real ARM accepts `https://management.azure.com/`."""
+    subscriptions = f"{emulator.url}subscriptions?api-version=2022-12-01"
+    answers = {}
+    for resource in (emulator.url, "https://management.azure.com/", "https://vault.azure.net"):
+        form = token_form(emulator, resource=resource)
+        token = requests.post(
+            f"{emulator.url}{emulator.tenant_id}/oauth2/token/", data=form, timeout=5
+        ).json()["access_token"]
+        answer = requests.get(
+            subscriptions, headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        answers[resource] = (answer.status_code, answer.json().get("error", {}).get("code"))
+
+    assert answers == {
+        emulator.url: (200, None),
+        "https://management.azure.com/": (200, None),
+        "https://vault.azure.net": (401, "InvalidAuthenticationTokenAudience"),
+    }
+
+
+def test_client_assertion_with_a_plain_base64_thumbprint_signs_in(emulator: Emulator) -> None:
+    """Microsoft's pipeline tasks put the SHA-1 thumbprint in `x5t` as plain base64 ('+', '/',
+    '='), sign the assertion for the v1 endpoint and post it with a trailing slash."""
+    pem = Path(emulator.client_certificate).read_bytes()
+    certificate = x509.load_pem_x509_certificate(pem)
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    x5t = base64.b64encode(hashlib.sha1(der).digest()).decode()
+    header = {"alg": "RS256", "typ": "JWT", "x5t": x5t}
+    now = int(time.time())
+    endpoint = f"{emulator.url}{emulator.tenant_id}/oauth2/token"
+    body: dict[str, Any] = {"aud": endpoint, "iss": emulator.client_id, "sub": emulator.client_id}
+    body.update(jti="0.5", nbf=now - 1000, exp=now + 8640000)
+    signing_input = ".".join(
+        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+        for part in (header, body)
+    )
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    assertion = signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+    response = requests.post(
+        endpoint + "/",
+        data={
+            "resource": emulator.url,
+            "client_id": emulator.client_id,
+            "grant_type": "client_credentials",
+            "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        },
+        timeout=5,
+    )
+
+    assert response.status_code == 200, response.text
+    assert claims(response.json()["access_token"])["appidacr"] == "2"

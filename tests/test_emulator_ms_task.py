@@ -1,12 +1,38 @@
-"""Scenario (opt-in): Microsoft's own swap code, run with node, swaps slots on the emulator.
+"""Scenario (opt-in): Microsoft's own AzureAppServiceManage@0, built from its source, run exactly
+as the agent runs a step of it, swaps slots on the emulator.
 
-Skipped unless SWAP_SLOTS_TEST_MS_TASK=1. AzureAppServiceManage@0 is not published, but the
-libraries it swaps with are: the first run npm-installs pinned versions of
-azure-pipelines-task-lib and azure-pipelines-tasks-azure-arm-rest into `build/ms-task/`
-(git-ignored, about 120 MB; seconds with a warm npm cache). Set SWAP_SLOTS_MS_TASK_PACKAGES to a
-folder whose node_modules already hold them to skip that. `tests/ms_task_driver.js` plays the
-task's "Swap Slots" action with them, from the INPUT_* and ENDPOINT_* variables the agent sets,
-over HTTPS, trusting the emulator's CA through NODE_EXTRA_CA_CERTS.
+Skipped unless SWAP_SLOTS_MS_TASK_DIR names a built task folder (one holding its task.json, the
+compiled execution target and node_modules). The task is not published on npm; build it outside
+this repository from microsoft/azure-pipelines-tasks (nothing of it is committed here):
+
+    git clone --depth 1 --filter=blob:none --sparse \\
+        https://github.com/microsoft/azure-pipelines-tasks /somewhere/azure-pipelines-tasks
+    cd /somewhere/azure-pipelines-tasks && git sparse-checkout set Tasks/AzureAppServiceManageV0
+    cd Tasks/AzureAppServiceManageV0
+    rm -rf Tests package-lock.json      # the lock resolves from Microsoft's private feed
+    echo registry=https://registry.npmjs.org/ > .npmrc
+    # package.json asks for azure-pipelines-tasks-azure-arm-rest ^3.279.2, which is not on the
+    # public registry; the newest public one is 3.272.1:
+    npm install --no-audit --no-fund azure-pipelines-tasks-azure-arm-rest@3.272.1
+    npx tsc                            # the task's own tsconfig; compiles next to the sources
+    rm -rf node_modules/https-proxy-agent/node_modules/agent-base   # what its make.json removes
+
+    SWAP_SLOTS_MS_TASK_DIR=$PWD .venv/bin/pytest tests/test_emulator_ms_task.py
+
+Each step runs `node <taskdir>/<Node20_1 target of its task.json>` with: INPUT_* for every input
+of the task's own task.json (its default, then the step's value), the ENDPOINT_* variables the
+agent sets for an AzureRM service connection and nothing else of it, the SYSTEM_*/AGENT_*/BUILD_*
+variables of a build job, cwd the work folder, stdin closed, and the emulator's CA trusted the
+way a machine trusts a company CA (NODE_EXTRA_CA_CERTS). `node` is the one on PATH (the agent
+bundles Node 20); SWAP_SLOTS_NODE overrides it.
+
+The connection's `environment` is `AzureCloud`, as for nearly every real connection (the
+default of the "Azure Resource Manager" connection dialog), with the emulator standing where
+Azure is: its URL is the connection's ARM URL and authority. azure-arm-rest then signs in the
+ADAL way (v1 endpoint `{authority}{tenant}/oauth2/token/`) for the audience *the ARM URL
+itself* (outside Azure Stack it ignores `activeDirectoryServiceEndpointResourceId`), and uses
+the public-cloud api-versions. `AzureStack` (the only environment whose ARM URL a user types in
+the dialog) would instead read `metadata/endpoints` and use older api-versions; it is run once too.
 """
 
 from __future__ import annotations
@@ -14,7 +40,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -22,112 +47,52 @@ from typing import Any, Optional
 import pytest
 import requests
 
-from runner.local_agent import AgentLog, connection_env, input_env
+from runner.local_agent import AgentLog
 from tests.emulator_process import Emulator, start_emulator
+from tests.ms_task_agent import MsTask, run_step
 
+TASK_DIR = os.environ.get("SWAP_SLOTS_MS_TASK_DIR", "")
 pytestmark = pytest.mark.skipif(
-    os.environ.get("SWAP_SLOTS_TEST_MS_TASK") != "1",
-    reason="set SWAP_SLOTS_TEST_MS_TASK=1 to run Microsoft's swap code with node",
+    not TASK_DIR,
+    reason="set SWAP_SLOTS_MS_TASK_DIR to a built AzureAppServiceManageV0 folder "
+    "(see this module's docstring) to run Microsoft's task against the emulator",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-DRIVER = Path(__file__).resolve().parent / "ms_task_driver.js"
-PINNED = {
-    "azure-pipelines-tasks-azure-arm-rest": "3.272.1",
-    "azure-pipelines-task-lib": "5.2.10",
-}
-CONNECTION_ID = "5e1ec7ed-0000-4000-8000-00000000a2a5"
-GROUP, APP = "rg-swap-demo", "contoso-web"
-
-
-def installed_version(folder: Path, package: str) -> str | None:
-    manifest = folder / "node_modules" / package / "package.json"
-    if not manifest.exists():
-        return None
-    version: str = json.loads(manifest.read_text(encoding="utf-8"))["version"]
-    return version
-
-
-def ms_task_packages() -> Path:
-    """A folder whose node_modules hold the pinned packages, installed there on first use."""
-    given = os.environ.get("SWAP_SLOTS_MS_TASK_PACKAGES")
-    if given:
-        return Path(given)
-    folder = ROOT / "build" / "ms-task"
-    if all(installed_version(folder, name) == version for name, version in PINNED.items()):
-        return folder
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("SWAP_SLOTS_TEST_MS_TASK=1 needs npm on PATH")
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"name": "ms-task-packages", "private": True, "dependencies": PINNED}
-    (folder / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=folder,
-        check=True,
-        timeout=600,
-    )
-    return folder
+APP, GROUP = "contoso-web", "rg-swap-demo"
 
 
 @pytest.fixture(scope="module")
-def packages() -> Path:
-    if shutil.which("node") is None:
-        pytest.fail("SWAP_SLOTS_TEST_MS_TASK=1 needs node on PATH")
-    return ms_task_packages()
+def task() -> MsTask:
+    return MsTask(Path(TASK_DIR).resolve())
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = os.environ.get("SWAP_SLOTS_NODE") or shutil.which("node")
+    if not found:
+        pytest.fail("SWAP_SLOTS_MS_TASK_DIR is set but there is no node on PATH")
+    return found
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    with start_emulator(tmp_path / "emulator", "--swap-seconds", "1") as running:
+    with start_emulator(
+        tmp_path / "emulator", "--swap-seconds", "1", "--app", f"{APP}:staging,qa"
+    ) as running:
         yield running
 
 
-def run_swap_slots(
-    emulator: Emulator,
-    packages: Path,
-    work_dir: Path,
-    scheme: str = "secret",
-    inputs: Optional[dict[str, str]] = None,
-) -> AgentLog:
-    """The driver with what the agent would export for a "Swap Slots" step, and nothing else
-    from this process's environment (no proxy, no debug)."""
-    temp = work_dir / "_temp"
-    temp.mkdir(parents=True, exist_ok=True)
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
-    env.update(
-        TF_BUILD="True",
-        AGENT_TEMPDIRECTORY=str(temp),
-        AGENT_WORKFOLDER=str(work_dir),
-        SYSTEM_DEFAULTWORKINGDIRECTORY=str(work_dir),
-        NODE_EXTRA_CA_CERTS=emulator.ca_cert,
-        MS_TASK_PACKAGES=str(packages),
-    )
-    env.update(connection_env(emulator.info, scheme, CONNECTION_ID))
-    env.update(
-        input_env(
-            {
-                "ConnectedServiceName": CONNECTION_ID,
-                "Action": "Swap Slots",
-                "WebAppName": APP,
-                "ResourceGroupName": GROUP,
-                "SourceSlot": "staging",
-                "SwapWithProduction": "true",
-                **(inputs or {}),
-            }
-        )
-    )
-    done = subprocess.run(
-        ["node", str(DRIVER)],
-        env=env,
-        cwd=work_dir,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return AgentLog(done.stdout, done.stderr, done.returncode)
+def succeeded(log: AgentLog) -> bool:
+    """As the agent judges the step: exit code 0 and no task.complete other than Succeeded."""
+    return log.exit_code == 0 and set(log.results) <= {"Succeeded"}
+
+
+def swap_slots(source: str, target: str = "production") -> dict[str, str]:
+    step = {"Action": "Swap Slots", "WebAppName": APP, "ResourceGroupName": GROUP}
+    step["SourceSlot"] = source
+    if target != "production":
+        step.update(SwapWithProduction="false", TargetSlot=target)
+    return step
 
 
 def calls(emulator: Emulator) -> list[tuple[str, str, str, int]]:
@@ -153,44 +118,66 @@ def kudu_log(emulator: Emulator, slot: str) -> list[dict[str, Any]]:
     return entries
 
 
+def site(emulator: Emulator, slot: Optional[str] = None) -> str:
+    path = f"/subscriptions/{emulator.subscription_id}/resourceGroups/{GROUP}"
+    path += f"/providers/Microsoft.Web/sites/{APP}"
+    return path if slot is None else f"{path}/slots/{slot}"
+
+
+def slot_state(emulator: Emulator, slot: str) -> dict[str, Any]:
+    (app,) = [a for a in emulator.state()["apps"] if a["name"] == APP]
+    state: dict[str, Any] = app["slots"][slot]
+    return state
+
+
+def prepared(emulator: Emulator) -> Optional[dict[str, Any]]:
+    (app,) = [a for a in emulator.state()["apps"] if a["name"] == APP]
+    found: Optional[dict[str, Any]] = app["prepared"]
+    return found
+
+
 @pytest.mark.parametrize("scheme", ["secret", "certificate"])
-def test_microsofts_swap_code_swaps_staging_into_production(
-    emulator: Emulator, packages: Path, tmp_path: Path, scheme: str
+def test_swap_slots_swaps_staging_into_production(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path, scheme: str
 ) -> None:
     if scheme == "certificate" and shutil.which("openssl") is None:
-        pytest.skip("Microsoft's certificate sign-in runs openssl for the thumbprint")
+        pytest.skip("off Windows the task runs the machine's openssl for the thumbprint")
     emulator.deploy(APP, "staging", "v2")
-    assert emulator.serving(APP, "production") == "v1"
 
-    log = run_swap_slots(emulator, packages, tmp_path / "agent", scheme)
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"), scheme)
 
-    assert log.exit_code == 0, log.text
-    assert "Failed" not in log.results, log.text
+    assert succeeded(log), log.text
     assert f"Swapped App Service '{APP}' slots - 'staging' and 'production'" in log.stdout
     assert emulator.serving(APP, "production") == "v2"
     assert emulator.serving(APP, "staging") == "v1"
+    assert emulator.serving(APP, "qa") == "v1"
 
-    site = f"/subscriptions/{emulator.subscription_id}/resourceGroups/{GROUP}"
-    site += f"/providers/Microsoft.Web/sites/{APP}"
     made = calls(emulator)
+    # ADAL-style sign-in for the ARM URL itself, on the v1 endpoint, trailing slash included.
     assert ("POST", f"/{emulator.tenant_id}/oauth2/token/", "", 200) in made
-    assert ("POST", f"{site}/config/publishingcredentials/list", "2016-08-01", 200) in made
-    assert ("GET", f"{site}/basicPublishingCredentialsPolicies/scm", "2020-12-01", 200) in made
-    assert ("GET", f"{site}/", "2016-08-01", 200) in made
-    assert ("POST", f"{site}/slots/staging/publishxml", "2016-08-01", 200) in made
-    assert ("POST", f"{site}/publishxml", "2016-08-01", 200) in made
+    assert (
+        "POST",
+        f"{site(emulator)}/config/publishingcredentials/list",
+        "2016-08-01",
+        200,
+    ) in made
+    policy = f"{site(emulator)}/basicPublishingCredentialsPolicies/scm"
+    assert ("GET", policy, "2022-03-01", 200) in made
+    assert ("GET", f"{site(emulator)}/", "2016-08-01", 200) in made
     swaps = [call for call in made if call[1].endswith("/slotsswap")]
-    assert swaps == [("POST", f"{site}/slots/staging/slotsswap", "2016-08-01", 202)]
+    assert swaps == [("POST", f"{site(emulator, 'staging')}/slotsswap", "2016-08-01", 202)]
     polls = [call[3] for call in made if "/operationresults/" in call[1]]
-    assert polls[-1] == 200 and set(polls[:-1]) == {202}, polls
-    assert not any("discovery/instance" in call[1] for call in made)
+    assert polls[-1] == 200 and set(polls[:-1]) <= {202}, polls
     # It sleeps the emulator's `Retry-After: 1` between polls (15 s when there is none).
     poll_times = [e["time"] for e in emulator.requests() if "/operationresults/" in e["path"]]
     gaps = [later - earlier for earlier, later in zip(poll_times, poll_times[1:])]
-    assert gaps and all(0.9 <= gap < 5 for gap in gaps), gaps
-
+    assert all(0.9 <= gap < 5 for gap in gaps), gaps
+    assert not [call for call in made if call[3] == 401], made
+    assert not any("discovery/instance" in call[1] for call in made)
+    # "Warm-up": one GET of each slot's own site.
     warmed = {entry["server"] for entry in emulator.requests() if entry["server"] != "main"}
     assert {f"{APP}/production", f"{APP}/staging"} <= warmed
+
     staging_records, production_records = (
         kudu_log(emulator, "staging"),
         kudu_log(emulator, "production"),
@@ -198,43 +185,161 @@ def test_microsofts_swap_code_swaps_staging_into_production(
     assert [record["status"] for record in staging_records + production_records] == [4, 4]
     assert staging_records[0]["id"] == production_records[0]["id"]
     assert json.loads(staging_records[0]["message"])["type"] == "SlotSwap"
-    assert f"Successfully updated deployment History at {emulator.url}_kudu/" in log.stdout
+    (operation,) = emulator.operations()
+    assert (operation["source"], operation["target"], operation["outcome"]) == (
+        "staging",
+        "production",
+        "Succeeded",
+    )
 
 
-def test_microsofts_swap_code_fails_the_step_when_the_swap_fails(
-    emulator: Emulator, packages: Path, tmp_path: Path
+def test_swap_slots_on_an_azure_stack_connection(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+
+    log = run_step(
+        task,
+        node,
+        emulator.info,
+        tmp_path / "agent",
+        swap_slots("staging"),
+        environment="AzureStack",
+    )
+
+    assert succeeded(log), log.text
+    assert emulator.serving(APP, "production") == "v2"
+    made = calls(emulator)
+    # Azure Stack: the cloud's endpoints come from ARM's metadata, and api-versions are older.
+    assert ("GET", "/metadata/endpoints", "2015-01-01", 200) in made
+    assert (
+        "GET",
+        f"{site(emulator)}/basicPublishingCredentialsPolicies/scm",
+        "2020-12-01",
+        200,
+    ) in made
+
+
+def test_swap_slots_swaps_two_slots(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    emulator.deploy(APP, "qa", "v3")
+
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging", "qa"))
+
+    assert succeeded(log), log.text
+    assert f"Swapped App Service '{APP}' slots - 'staging' and 'qa'" in log.stdout
+    assert emulator.serving(APP, "qa") == "v2"
+    assert emulator.serving(APP, "staging") == "v3"
+    assert emulator.serving(APP, "production") == "v1"
+    # Sticky settings stayed with their slots.
+    assert slot_state(emulator, "qa")["app_settings"]["SLOT_NAME"] == "qa"
+    assert slot_state(emulator, "staging")["app_settings"]["SLOT_NAME"] == "staging"
+    assert [record["status"] for record in kudu_log(emulator, "qa")] == [4]
+
+
+def test_swap_slots_fails_the_step_when_the_swap_fails(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     emulator.add_fault("swap-fails")
 
-    log = run_swap_slots(emulator, packages, tmp_path / "agent")
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"))
 
-    # As with the task, the step fails by `task.complete result=Failed`, not by the exit code.
     assert log.results == ["Failed"], log.text
     (complete,) = [command for command in log.commands if command.name == "task.complete"]
     assert "worker process in the 'staging' slot could not be started" in complete.data, log.text
     assert emulator.serving(APP, "production") == "v1"
-    assert [record["status"] for record in kudu_log(emulator, "staging")] == [3]
     assert [record["status"] for record in kudu_log(emulator, "production")] == [3]
 
 
-def test_microsofts_swap_code_swaps_two_slots(packages: Path, tmp_path: Path) -> None:
-    with start_emulator(
-        tmp_path / "emulator", "--swap-seconds", "1", "--app", f"{APP}@{GROUP}:staging,qa"
-    ) as emulator:
-        emulator.deploy(APP, "staging", "v2")
-        emulator.deploy(APP, "qa", "v3")
+def test_swap_with_preview_then_complete(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    # As YAML written for it reads: the resource group is found from the app's name.
+    preview = {"WebAppName": APP, "SourceSlot": "staging"}
 
-        log = run_swap_slots(
-            emulator,
-            packages,
-            tmp_path / "agent",
-            inputs={"SwapWithProduction": "false", "TargetSlot": "qa"},
-        )
+    started = run_step(
+        task,
+        node,
+        emulator.info,
+        tmp_path / "start",
+        {"Action": "Start Swap With Preview", **preview},
+    )
 
-        assert "Failed" not in log.results, log.text
-        assert f"Swapped App Service '{APP}' slots - 'staging' and 'qa'" in log.stdout
-        assert emulator.serving(APP, "qa") == "v2"
-        assert emulator.serving(APP, "staging") == "v3"
-        assert emulator.serving(APP, "production") == "v1"
-        assert [record["status"] for record in kudu_log(emulator, "qa")] == [4]
+    assert succeeded(started), started.text
+    made = calls(emulator)
+    lookup = [c for c in made if c[1] == f"/subscriptions/{emulator.subscription_id}/resources"]
+    assert lookup == [("GET", lookup[0][1], "2016-07-01", 200)], made
+    assert ("POST", f"{site(emulator, 'staging')}/applySlotConfig", "2016-08-01", 200) in made
+    # Phase 1: staging runs with production's sticky settings; nothing is swapped yet.
+    assert prepared(emulator) is not None
+    assert slot_state(emulator, "staging")["app_settings"]["SLOT_NAME"] == "production"
+    assert emulator.serving(APP, "production") == "v1"
+    assert emulator.serving(APP, "staging") == "v2"
+
+    completed = run_step(
+        task, node, emulator.info, tmp_path / "complete", {"Action": "Complete Swap", **preview}
+    )
+
+    assert succeeded(completed), completed.text
+    assert emulator.serving(APP, "production") == "v2"
+    assert emulator.serving(APP, "staging") == "v1"
+    assert prepared(emulator) is None
+    assert slot_state(emulator, "staging")["app_settings"]["SLOT_NAME"] == "staging"
+    assert slot_state(emulator, "production")["app_settings"]["SLOT_NAME"] == "production"
+    assert [operation["outcome"] for operation in emulator.operations()] == ["Succeeded"]
+
+
+def test_swap_with_preview_then_cancel(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    started = run_step(
+        task,
+        node,
+        emulator.info,
+        tmp_path / "start",
+        {"Action": "Start Swap With Preview", "WebAppName": APP, "SourceSlot": "staging"},
+    )
+    assert succeeded(started), started.text
+    assert prepared(emulator) is not None
+
+    # Cancel Swap names the slot whose preview it resets, and the resource group.
+    cancelled = run_step(
+        task,
+        node,
+        emulator.info,
+        tmp_path / "cancel",
+        {"Action": "Cancel Swap", "WebAppName": APP, "ResourceGroupName": GROUP, "Slot": "staging"},
+    )
+
+    assert succeeded(cancelled), cancelled.text
+    assert ("POST", f"{site(emulator, 'staging')}/resetSlotConfig", "2016-08-01", 200) in calls(
+        emulator
+    )
+    assert prepared(emulator) is None
+    assert slot_state(emulator, "staging")["app_settings"]["SLOT_NAME"] == "staging"
+    assert emulator.serving(APP, "production") == "v1"
+    assert emulator.serving(APP, "staging") == "v2"
+    assert emulator.operations() == []
+
+
+def test_swap_slots_reports_success_for_a_version_that_fails_in_production(
+    task: MsTask, node: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    """What Swap Slots' health gate is for: Microsoft's task has none, and never rolls back."""
+    emulator.control("POST", "config", {"app": APP, "properties": {"healthCheckPath": "/healthz"}})
+    # v2 needs a slot setting only staging has: healthy there, failing once in production.
+    emulator.deploy(APP, "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+
+    log = run_step(task, node, emulator.info, tmp_path / "agent", swap_slots("staging"))
+
+    assert succeeded(log), log.text
+    health = requests.get(
+        emulator.slot_url(APP, "production") + "healthz", verify=emulator.ca_cert, timeout=5
+    )
+    assert (health.status_code, health.headers["X-App-Version"]) == (500, "v2")
+    assert "SLOT_NAME" in health.text

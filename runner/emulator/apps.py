@@ -18,7 +18,9 @@ StickyValues = dict[str, dict[str, Any]]
 @dataclass
 class Deployment:
     version: str
-    health: str = "healthy"
+    health: str = "healthy"  # see health.py
+    warmup_seconds: float = 0.0
+    started_at: float = 0.0  # the last (re)start of the app on its slot, Unix time
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Operation:
         return (self.resource_group.lower(), self.app.lower())
 
 
-def seeded_app(seed: AppSeed) -> App:
+def seeded_app(seed: AppSeed, health_check_path: str | None = None) -> App:
     """A fresh app: every slot runs v1, with one sticky setting and one sticky connection string
     so that swaps and slot differences have something to show."""
     slots: dict[str, Slot] = {}
@@ -103,7 +105,7 @@ def seeded_app(seed: AppSeed) -> App:
                     "type": "SQLAzure",
                 }
             },
-            site_config={"healthCheckPath": None, "autoSwapSlotName": None},
+            site_config={"healthCheckPath": health_check_path, "autoSwapSlotName": None},
         )
     return App(
         name=seed.name,

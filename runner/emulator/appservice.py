@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -23,12 +23,21 @@ from runner.emulator.apps import (
     Operation,
     PreparedSwap,
     Slot,
-    StickyValues,
     app_from_json,
     app_to_json,
     seeded_app,
 )
-from runner.emulator.settings import HEALTHS, AppSeed
+from runner.emulator.health import parse_health
+from runner.emulator.settings import AppSeed
+from runner.emulator.slotvalues import loose_values, set_values, sticky_values
+
+
+class SiteView(NamedTuple):
+    """What a slot's site needs to answer a request: a copy, safe to use outside the lock."""
+
+    deployment: Deployment
+    app_settings: dict[str, str]
+    health_check_path: str | None
 
 
 class SwapPlan(NamedTuple):
@@ -39,7 +48,11 @@ class SwapPlan(NamedTuple):
 
 class AppService:
     def __init__(
-        self, seeds: tuple[AppSeed, ...], state_file: Path | None, clock: Callable[[], float]
+        self,
+        seeds: tuple[AppSeed, ...],
+        state_file: Path | None,
+        clock: Callable[[], float],
+        health_check_path: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
@@ -50,7 +63,7 @@ class AppService:
             self._load(state_file)
         else:
             for seed in seeds:
-                app = seeded_app(seed)
+                app = seeded_app(seed, health_check_path)
                 self._apps[app.key] = app
 
     # -- reading ---------------------------------------------------------------------------
@@ -65,6 +78,23 @@ class AppService:
             self._advance()
             return self._apps.get((resource_group.lower(), name.lower()))
 
+    def find_one_app(self, resource_group: str | None, name: str) -> App:
+        """The app of that name, in that group if given (the control API's lookup)."""
+        with self._lock:
+            self._advance()
+            matches = [
+                app
+                for app in self._apps.values()
+                if app.name.lower() == name.lower()
+                and (resource_group is None or app.resource_group.lower() == resource_group.lower())
+            ]
+            if len(matches) != 1:
+                problem = "no app" if not matches else "several apps (give resource_group)"
+                raise errors.arm_error(
+                    404 if not matches else 400, "BadRequest", f"{problem} named '{name}'"
+                )
+            return matches[0]
+
     def resource_group_exists(self, resource_group: str) -> bool:
         with self._lock:
             return any(key[0] == resource_group.lower() for key in self._apps)
@@ -77,12 +107,16 @@ class AppService:
         with self._lock:
             return [(app, slot) for app in self._apps.values() for slot in app.slots.values()]
 
-    def serving(self, app_key: tuple[str, str], slot_name: str) -> Deployment:
-        """What a slot's site runs right now (a copy, safe to use outside the lock)."""
+    def site_view(self, app_key: tuple[str, str], slot_name: str) -> SiteView:
         with self._lock:
             self._advance()
             slot = self._apps[app_key].slots[slot_name.lower()]
-            return Deployment(slot.deployment.version, slot.deployment.health)
+            path = slot.site_config.get("healthCheckPath")
+            return SiteView(
+                replace(slot.deployment),
+                dict(slot.app_settings),
+                path if isinstance(path, str) and path else None,
+            )
 
     def operation(self, operation_id: str) -> Operation | None:
         with self._lock:
@@ -105,38 +139,37 @@ class AppService:
     # -- changing --------------------------------------------------------------------------
 
     def deploy(
-        self, resource_group: str | None, app_name: str, slot_name: str, version: str, health: str
+        self,
+        resource_group: str | None,
+        app_name: str,
+        slot_name: str,
+        version: str,
+        health: str,
+        warmup_seconds: float = 0.0,
     ) -> App:
-        if health not in HEALTHS:
-            raise errors.arm_error(400, "BadRequest", f"health must be one of {', '.join(HEALTHS)}")
+        try:
+            parse_health(health)
+        except ValueError as error:
+            raise errors.arm_error(400, "BadRequest", str(error)) from None
         with self._lock:
-            self._advance()
-            matches = [
-                app
-                for app in self._apps.values()
-                if app.name.lower() == app_name.lower()
-                and (resource_group is None or app.resource_group.lower() == resource_group.lower())
-            ]
-            if len(matches) != 1:
-                problem = "no app" if not matches else "several apps (give resource_group)"
-                raise errors.arm_error(
-                    404 if not matches else 400, "BadRequest", f"{problem} named '{app_name}'"
-                )
-            app = matches[0]
+            app = self.find_one_app(resource_group, app_name)
             slot = app.slot(slot_name)
             if slot is None:
                 raise errors.not_found(
                     "Microsoft.Web/sites/slots", f"{app.name}/{slot_name}", app.resource_group
                 )
-            slot.deployment = Deployment(version, health)
+            slot.deployment = Deployment(version, health, warmup_seconds, self._clock())
             self._changed()
             return app
 
-    def change(self, mutate: Callable[[], None]) -> None:
-        """Apply an edit to app or slot records (settings, config) and persist it."""
+    def change(self, mutate: Callable[[], None], restarts: Slot | None = None) -> None:
+        """Apply an edit to app or slot records (settings, config) and persist it; App Service
+        restarts a slot whose app settings or connection strings change."""
         with self._lock:
             self._advance()
             mutate()
+            if restarts is not None:
+                restarts.deployment.started_at = self._clock()
             self._changed()
 
     def start_swap(self, app: App, source: str, target: str, plan: SwapPlan) -> Operation:
@@ -156,6 +189,9 @@ class AppService:
             if prepared is None:
                 self._prepare(app, source_slot, target_slot, preview=False)
             now = self._clock()
+            # The platform pings the restarted source until it has started, then switches.
+            started = source_slot.deployment
+            warm_at = max(now + plan.duration / 2, started.started_at + started.warmup_seconds)
             operation = Operation(
                 id=str(uuid.uuid4()),
                 resource_group=app.resource_group,
@@ -163,8 +199,8 @@ class AppService:
                 source=source_slot.name,
                 target=target_slot.name,
                 accepted_at=now,
-                warmup_at=now + plan.duration / 2,
-                due_at=now + plan.duration,
+                warmup_at=warm_at,
+                due_at=warm_at + plan.duration / 2,
                 failure=plan.failure,
                 preserve_vnet=plan.preserve_vnet,
             )
@@ -195,7 +231,7 @@ class AppService:
             if prepared is None or self._running_operation(app) is not None:
                 return
             if slot_name.lower() in (prepared.source.lower(), prepared.target.lower()):
-                self._restore_source(app, prepared)
+                self._restore_source(app, prepared, self._clock())
                 self._changed()
 
     # -- the swap itself ---------------------------------------------------------------------
@@ -235,18 +271,19 @@ class AppService:
     def _complete(self, app: App, operation: Operation) -> None:
         source = app.slots[operation.source.lower()]
         target = app.slots[operation.target.lower()]
-        own_sticky = {
-            slot.name.lower(): self._sticky_values(app, slot) for slot in (source, target)
-        }
+        own_sticky = {slot.name.lower(): sticky_values(app, slot) for slot in (source, target)}
         if app.prepared is not None:
             # Phase 1 gave the prepared source the other slot's sticky values; it gets its own back.
             own_sticky[app.prepared.source.lower()] = app.prepared.source_sticky
-        source_loose = self._loose_values(app, source)
-        target_loose = self._loose_values(app, target)
+        source_loose = loose_values(app, source)
+        target_loose = loose_values(app, target)
         # Content and non-sticky settings move; sticky settings stay with their slot.
-        self._set_values(source, target_loose, own_sticky[source.name.lower()])
-        self._set_values(target, source_loose, own_sticky[target.name.lower()])
+        set_values(source, target_loose, own_sticky[source.name.lower()])
+        set_values(target, source_loose, own_sticky[target.name.lower()])
         source.deployment, target.deployment = target.deployment, source.deployment
+        # The target's instances were warmed in the source slot and keep running; the old
+        # target's version restarts in the source slot with that slot's settings.
+        source.deployment.started_at = operation.due_at
         stamp = _utc(operation.due_at)
         status = {
             "timestampUtc": stamp,
@@ -264,19 +301,19 @@ class AppService:
 
     def _fail(self, app: App, operation: Operation, at: float, body: dict[str, Any]) -> None:
         if app.prepared is not None:
-            self._restore_source(app, app.prepared)
+            self._restore_source(app, app.prepared, at)
         operation.outcome, operation.status, operation.finished_at = "Failed", 400, at
         operation.error = body
 
     def _prepare(self, app: App, source: Slot, target: Slot, *, preview: bool) -> None:
-        app.prepared = PreparedSwap(
-            source.name, target.name, self._sticky_values(app, source), preview
-        )
-        self._set_values(source, self._loose_values(app, source), self._sticky_values(app, target))
+        app.prepared = PreparedSwap(source.name, target.name, sticky_values(app, source), preview)
+        set_values(source, loose_values(app, source), sticky_values(app, target))
+        source.deployment.started_at = self._clock()  # it restarts with those settings
 
-    def _restore_source(self, app: App, prepared: PreparedSwap) -> None:
+    def _restore_source(self, app: App, prepared: PreparedSwap, at: float) -> None:
         source = app.slots[prepared.source.lower()]
-        self._set_values(source, self._loose_values(app, source), prepared.source_sticky)
+        set_values(source, loose_values(app, source), prepared.source_sticky)
+        source.deployment.started_at = at
         app.prepared = None
 
     def _swap_pair(self, app: App, source: str, target: str) -> tuple[Slot, Slot]:
@@ -302,36 +339,6 @@ class AppService:
             if operation.app_key == app.key and operation.outcome == "InProgress":
                 return operation
         return None
-
-    @staticmethod
-    def _sticky_values(app: App, slot: Slot) -> StickyValues:
-        return {
-            "appSettings": {n: slot.app_settings.get(n) for n in app.sticky_app_settings},
-            "connectionStrings": {
-                n: slot.connection_strings.get(n) for n in app.sticky_connection_strings
-            },
-        }
-
-    @staticmethod
-    def _loose_values(app: App, slot: Slot) -> StickyValues:
-        sticky = AppService._sticky_values(app, slot)
-        return {
-            "appSettings": {
-                k: v for k, v in slot.app_settings.items() if k not in sticky["appSettings"]
-            },
-            "connectionStrings": {
-                k: v
-                for k, v in slot.connection_strings.items()
-                if k not in sticky["connectionStrings"]
-            },
-        }
-
-    @staticmethod
-    def _set_values(slot: Slot, loose: StickyValues, sticky: StickyValues) -> None:
-        merged = {**loose["appSettings"], **sticky["appSettings"]}
-        slot.app_settings = {k: v for k, v in merged.items() if v is not None}
-        strings = {**loose["connectionStrings"], **sticky["connectionStrings"]}
-        slot.connection_strings = {k: v for k, v in strings.items() if v is not None}
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ from runner.emulator.wire import Params, Request, Response
 SITE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{app}"
 SLOT = SITE + "/slots/{slot}"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha)?$", re.IGNORECASE)
-_AUDIENCES = (ARM_AUDIENCE.rstrip("/"), "https://management.azure.com")
+# Resource Manager's registered identifiers; ARM also accepts its own URL (its "endpoint"
+# audience), which is what Microsoft's task asks Entra for outside Azure Stack.
+_AUDIENCES = (ARM_AUDIENCE, "https://management.azure.com/")
 
 
 def is_arm_path(path: str) -> bool:
@@ -88,15 +90,17 @@ class Arm:
             raise errors.arm_error(
                 401, "InvalidAuthenticationToken", "The access token is invalid.", challenge
             ) from None
-        audience = str(jwt.claims.get("aud", "")).rstrip("/")
-        if audience.lower() not in _AUDIENCES:
+        audience = str(jwt.claims.get("aud", "")).rstrip("/").lower()
+        allowed = (*_AUDIENCES, self.url)
+        if audience not in (known.rstrip("/").lower() for known in allowed):
             raise errors.arm_error(
                 401,
                 "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or "
                 f"resource '{jwt.claims.get('aud')}'. It should exactly match "
                 f"with one of the allowed audiences "
-                f"'{ARM_AUDIENCE}','https://management.azure.com/'.",
+                + ",".join(f"'{known}'" for known in allowed)
+                + ".",
                 challenge,
             )
         version = request.param("api-version")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from runner.emulator.faults import KINDS, parse_fault_option
+from runner.emulator.health import HEALTH_HELP, parse_health
 from runner.emulator.settings import (
     DEFAULT_APPS,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_MSI_HEADER,
     DEFAULT_SYSTEM_ACCESS_TOKEN,
-    HEALTHS,
     EmulatorSettings,
     FaultSpec,
     parse_app_seed,
@@ -75,9 +75,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="faults",
         default=[],
-        metavar="KIND[:COUNT][:PATH-REGEX]",
+        metavar="KIND[@APP][:COUNT][:PATH-REGEX]",
         type=_fault,
-        help=f"inject a fault (repeatable); kinds: {', '.join(KINDS)}",
+        help=f"inject a fault (repeatable), @APP: only that app's requests; "
+        f"kinds: {', '.join(KINDS)}",
+    )
+    parser.add_argument(
+        "--health-check-path",
+        help="the healthCheckPath of every seeded slot's site config, e.g. /healthz (none)",
     )
     parser.add_argument(
         "--client-secret", default=DEFAULT_CLIENT_SECRET, help="the service principal's secret"
@@ -108,9 +113,16 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", required=True, dest="app_version", help="e.g. v2")
     parser.add_argument(
         "--health",
-        choices=HEALTHS,
+        type=_health,
         default="healthy",
-        help="healthy (200), unhealthy (500) or broken (never starts)",
+        help="healthy (200), unhealthy (500), broken (never starts), needs-setting:NAME[=VALUE] "
+        "(healthy only while its slot has that app setting)",
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=_non_negative_float,
+        default=0.0,
+        help="the site answers 503 for this long after the deployment or a restart of its slot (0)",
     )
 
 
@@ -125,6 +137,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         retry_after=args.retry_after,
         state_file=args.state_file.resolve() if args.state_file else None,
         faults=tuple(args.faults),
+        health_check_path=args.health_check_path,
         client_secret=args.client_secret,
         client_secret_expired=args.client_secret_expired,
         system_access_token=args.system_access_token,
@@ -155,6 +168,7 @@ def run_deploy(args: argparse.Namespace) -> int:
             args.app_version,
             args.health,
             args.resource_group,
+            args.warmup_seconds,
         )
     except DeployFailed as error:
         print(f"swap-slots emulator-deploy: {error}", file=sys.stderr)
@@ -191,6 +205,14 @@ def _retry_after(text: str) -> int | None:
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
+
+
+def _health(text: str) -> str:
+    try:
+        parse_health(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {HEALTH_HELP}") from None
+    return text
 
 
 def _fault(text: str) -> FaultSpec:

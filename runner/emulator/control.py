@@ -7,9 +7,9 @@ from typing import Any
 
 from runner.emulator.appservice import AppService
 from runner.emulator.faults import FaultBook, new_fault
+from runner.emulator.health import parse_health
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.routing import Router
-from runner.emulator.settings import HEALTHS
 from runner.emulator.wire import HttpError, Params, Request, Response
 
 PREFIX = "/_emulator/"
@@ -23,6 +23,7 @@ class Control:
 
     def add_routes(self, router: Router) -> None:
         router.add("POST", "/_emulator/deploy", self._deploy)
+        router.add("POST", "/_emulator/config", self._configure)
         router.add("GET", "/_emulator/faults", self._list_faults)
         router.add("POST", "/_emulator/faults", self._add_fault)
         router.add("DELETE", "/_emulator/faults", self._clear_faults)
@@ -37,8 +38,13 @@ class Control:
         if missing:
             raise _bad(f"deploy needs string fields: {', '.join(missing)}")
         health = body.get("health", "healthy")
-        if health not in HEALTHS:
-            raise _bad(f"health must be one of {', '.join(HEALTHS)}")
+        try:
+            parse_health(health if isinstance(health, str) else "")
+        except ValueError as error:
+            raise _bad(str(error)) from None
+        warmup = body.get("warmup_seconds", 0)
+        if not isinstance(warmup, (int, float)) or isinstance(warmup, bool) or warmup < 0:
+            raise _bad("warmup_seconds must be a number >= 0")
         resource_group = body.get("resource_group")
         app = self._platform.deploy(
             resource_group if isinstance(resource_group, str) else None,
@@ -46,6 +52,7 @@ class Control:
             body["slot"],
             body["version"],
             health,
+            float(warmup),
         )
         slot = app.slot(body["slot"])
         assert slot is not None
@@ -57,9 +64,40 @@ class Control:
                 "slot": slot.name,
                 "version": body["version"],
                 "health": health,
+                "warmup_seconds": float(warmup),
                 "url": f"https://{slot.host_name}/",
             },
         )
+
+    def _configure(self, request: Request, params: Params) -> Response:
+        """Merge site config properties (e.g. healthCheckPath) into one slot, or every slot of an
+        app when no slot is named; what `PATCH .../config/web` does, without a token."""
+        body = _object(request)
+        properties = body.get("properties")
+        if not isinstance(body.get("app"), str) or not isinstance(properties, dict):
+            raise _bad(
+                'config needs "app" and "properties" (an object), e.g. '
+                '{"app": "contoso-web", "properties": {"healthCheckPath": "/healthz"}}'
+            )
+        slot_name = body.get("slot")
+        resource_group = body.get("resource_group")
+        app = self._platform.find_one_app(
+            resource_group if isinstance(resource_group, str) else None, body["app"]
+        )
+        if slot_name is None:
+            slots = list(app.slots.values())
+        else:
+            slot = app.slot(str(slot_name))
+            if slot is None:
+                raise _bad(f"app '{app.name}' has no slot '{slot_name}'")
+            slots = [slot]
+
+        def merge() -> None:
+            for slot in slots:
+                slot.site_config.update(properties)
+
+        self._platform.change(merge)
+        return Response.json(200, {slot.name: slot.site_config for slot in slots})
 
     def _list_faults(self, request: Request, params: Params) -> Response:
         return Response.json(200, self._faults.listing())

@@ -21,8 +21,10 @@ def deploy_version(
     version: str,
     health: str,
     resource_group: str | None = None,
+    warmup_seconds: float = 0.0,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"app": app, "slot": slot, "version": version, "health": health}
+    body["warmup_seconds"] = warmup_seconds
     if resource_group:
         body["resource_group"] = resource_group
     request = urllib.request.Request(

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from runner.emulator import tokens
 from runner.emulator.certificates import Pki, thumbprint_sha1, thumbprint_sha256
+from runner.emulator.openid import openid_document
 from runner.emulator.routing import Router
 from runner.emulator.settings import (
     ARM_AUDIENCE,
@@ -43,8 +44,8 @@ class Entra:
         self._pki = pki
         self._client_secret = client_secret
         self._clock = clock
-        self._x5t = tokens.b64url(thumbprint_sha1(pki.client_certificate))
-        self._x5t_s256 = tokens.b64url(thumbprint_sha256(pki.client_certificate))
+        self._x5t = thumbprint_sha1(pki.client_certificate)
+        self._x5t_s256 = thumbprint_sha256(pki.client_certificate)
         self.key_id = tokens.key_id(pki.signing_key.public_key())
 
     def add_routes(self, router: Router) -> None:
@@ -97,7 +98,7 @@ class Entra:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            _openid_document(
+            openid_document(
                 base,
                 "/v2.0",
                 issuer=f"{base}/v2.0",
@@ -122,7 +123,7 @@ class Entra:
         base = self._tenant_base(params["tenant"])
         return Response.json(
             200,
-            _openid_document(
+            openid_document(
                 base,
                 "",
                 issuer=f"https://sts.windows.net/{TENANT_ID}/",
@@ -273,9 +274,8 @@ class Entra:
             raise self._error(
                 401, "invalid_client", 50027, f"JWT token is invalid: {error}"
             ) from None
-        # MSAL pads its base64url thumbprints; the JWS spec does not. Compare without padding.
-        x5t = str(jwt.header.get("x5t", "")).rstrip("=")
-        x5t_s256 = str(jwt.header.get("x5t#S256", "")).rstrip("=")
+        x5t = _thumbprint(jwt.header.get("x5t"))
+        x5t_s256 = _thumbprint(jwt.header.get("x5t#S256"))
         if x5t == self._x5t or x5t_s256 == self._x5t_s256:
             self._check_certificate_assertion(jwt, endpoint)
         elif jwt.header.get("kid") == self.key_id:
@@ -373,24 +373,14 @@ class Entra:
         return HttpError.json(status, body)
 
 
-def _openid_document(base: str, version: str, issuer: str, extra: dict[str, Any]) -> dict[str, Any]:
-    """What Entra's v1 (`version` "") and v2 (`"/v2.0"`) OpenID configurations share."""
-    oauth = f"{base}/oauth2{version}"
-    return {
-        "token_endpoint": f"{oauth}/token",
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "jwks_uri": f"{base}/discovery{version}/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "issuer": issuer,
-        "authorization_endpoint": f"{oauth}/authorize",
-        "end_session_endpoint": f"{oauth}/logout",
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "emulator",
-        **extra,
-    }
+def _thumbprint(value: Any) -> bytes | None:
+    """A certificate thumbprint from a JWS header. The JWS spec says base64url without padding;
+    MSAL pads it, and Microsoft's pipeline tasks send plain base64 ('+', '/', '='): Entra takes
+    all three, so decode whichever it is."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        return tokens.b64url_decode(text)
+    except ValueError:
+        return None

@@ -1,7 +1,8 @@
 """Faults injected on purpose, so clients can be tested against Azure's bad days.
 
 Each fault has a kind, a count of requests it still applies to (0 = until cleared), and optionally
-a method and a path regex narrowing which requests it hits.
+an app, a method and a path regex narrowing which requests it hits. A fault scoped to an app hits
+only requests about that app (its site, its slots, its Kudu), so one app of several can fail.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ RESPONSE_KINDS = ("throttle", "server-error", "unavailable", "drop")
 SWAP_KINDS = ("conflict", "swap-fails", "slow-swap")
 KINDS = (*RESPONSE_KINDS, *SWAP_KINDS, "expired-token", "no-retry-after")
 DEFAULT_SLOW_SWAP_SECONDS = 10.0
+# The app a request is about: ARM's site path, or the Kudu stand-in's /_kudu/{rg}/{app}/.
+_APP_IN_PATH = re.compile(r"/providers/Microsoft\.Web/sites/([^/]+)|^/_kudu/[^/]+/([^/]+)", re.I)
+
+
+def app_of(path: str) -> str | None:
+    match = _APP_IN_PATH.search(path)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).lower()
 
 
 @dataclass
@@ -28,16 +38,19 @@ class Fault:
     method: str | None = None
     path: str | None = None
     seconds: float = DEFAULT_SLOW_SWAP_SECONDS
+    app: str | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
+        if self.app and app_of(path) != self.app.lower():
+            return False
         return not self.path or re.search(self.path, path, re.IGNORECASE) is not None
 
 
 def fault_from_spec(spec: FaultSpec) -> Fault:
-    return new_fault({"kind": spec.kind, "count": spec.count, "path": spec.path})
+    return new_fault({"kind": spec.kind, "count": spec.count, "path": spec.path, "app": spec.app})
 
 
 def new_fault(data: dict[str, Any]) -> Fault:
@@ -57,12 +70,18 @@ def new_fault(data: dict[str, Any]) -> Fault:
     seconds = data.get("seconds", DEFAULT_SLOW_SWAP_SECONDS)
     if not isinstance(seconds, (int, float)) or seconds < 0:
         raise ValueError("fault seconds must be a number >= 0")
-    return Fault(str(kind), count, data.get("method"), path, float(seconds))
+    app = data.get("app")
+    if app is not None and (not isinstance(app, str) or not app):
+        raise ValueError("fault app must be an app's name")
+    return Fault(str(kind), count, data.get("method"), path, float(seconds), app)
 
 
 def parse_fault_option(text: str) -> FaultSpec:
-    """`kind[:count][:path-regex]`, as `--fault` takes it."""
-    kind, _, rest = text.partition(":")
+    """`kind[@app][:count][:path-regex]`, as `--fault` takes it."""
+    head, _, rest = text.partition(":")
+    kind, at, app = head.partition("@")
+    if at and not app:
+        raise ValueError(f"--fault {text!r}: the app after '@' is empty")
     count_text, _, path = rest.partition(":")
     if kind not in KINDS:
         raise ValueError(f"--fault {text!r}: the kind must be one of {', '.join(KINDS)}")
@@ -70,7 +89,7 @@ def parse_fault_option(text: str) -> FaultSpec:
         count = int(count_text) if count_text else 1
     except ValueError:
         raise ValueError(f"--fault {text!r}: the count must be an integer") from None
-    return FaultSpec(kind, count, path or None)
+    return FaultSpec(kind, count, path or None, app or None)
 
 
 class FaultBook:

@@ -86,8 +86,11 @@ class Emulator:
         version: str,
         health: str = "healthy",
         resource_group: Optional[str] = None,
+        warmup_seconds: float = 0.0,
     ) -> None:
-        body = {"app": app, "slot": slot, "version": version, "health": health}
+        body: dict[str, Any] = {"app": app, "slot": slot, "version": version, "health": health}
+        if warmup_seconds:
+            body["warmup_seconds"] = warmup_seconds
         if resource_group:
             body["resource_group"] = resource_group
         self.control("POST", "deploy", body)

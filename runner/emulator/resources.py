@@ -14,6 +14,17 @@ from runner.emulator.settings import (
 )
 
 WEB = "providers/Microsoft.Web"
+# A Windows web app, App Service's default: Microsoft's task refuses swap with preview on Linux.
+KIND = "app"
+SITE_CONFIG = {
+    "numberOfWorkers": 1,
+    "netFrameworkVersion": "v8.0",
+    "windowsFxVersion": None,
+    "linuxFxVersion": "",
+    "use32BitWorkerProcess": False,
+    "alwaysOn": False,
+    "http20Enabled": True,
+}
 
 
 def app_id(subscription: str, app: App) -> str:
@@ -41,15 +52,11 @@ def site(subscription: str, app: App, slot: Slot, scm_host: str) -> dict[str, An
     return {
         "id": site_id(subscription, app, slot),
         "name": site_name(app, slot),
-        "type": "Microsoft.Web/sites" if production else "Microsoft.Web/sites/slots",
-        "kind": "app,linux",
+        "type": _site_type(slot),
+        "kind": KIND,
         "location": LOCATION,
         "tags": {},
-        "identity": {
-            "type": "SystemAssigned",
-            "tenantId": TENANT_ID,
-            "principalId": MSI_PRINCIPAL_ID,
-        },
+        "identity": _identity(),
         "properties": {
             "name": site_name(app, slot),
             "state": "Running",
@@ -65,13 +72,8 @@ def site(subscription: str, app: App, slot: Slot, scm_host: str) -> dict[str, An
             ],
             "serverFarmId": f"/subscriptions/{subscription}/resourceGroups/{app.resource_group}"
             f"/{WEB}/serverfarms/{app.name}-plan",
-            "reserved": True,
-            "siteConfig": {
-                "numberOfWorkers": 1,
-                "linuxFxVersion": "PYTHON|3.12",
-                "alwaysOn": False,
-                "http20Enabled": True,
-            },
+            "reserved": False,
+            "siteConfig": dict(SITE_CONFIG),
             "deploymentId": app.name if production else f"{app.name}__{slot.name}",
             "slotName": None if production else slot.name,
             "sku": "Standard",
@@ -88,12 +90,22 @@ def site(subscription: str, app: App, slot: Slot, scm_host: str) -> dict[str, An
     }
 
 
+def generic_resource(subscription: str, app: App, slot: Slot) -> dict[str, Any]:
+    """A site or slot as `GET /subscriptions/{sub}/resources` lists it."""
+    return {
+        "id": site_id(subscription, app, slot),
+        "name": site_name(app, slot),
+        "type": _site_type(slot),
+        "kind": KIND,
+        "location": "westeurope",
+        "tags": {},
+        "identity": _identity(),
+    }
+
+
 def site_config(subscription: str, app: App, slot: Slot) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "numberOfWorkers": 1,
-        "linuxFxVersion": "PYTHON|3.12",
-        "alwaysOn": False,
-        "http20Enabled": True,
+        **SITE_CONFIG,
         "minTlsVersion": "1.2",
         "ftpsState": "FtpsOnly",
         "healthCheckPath": None,
@@ -240,6 +252,14 @@ def cloud_metadata(url: str) -> dict[str, Any]:
             "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
         },
     }
+
+
+def _site_type(slot: Slot) -> str:
+    return "Microsoft.Web/sites" if is_production(slot.name) else "Microsoft.Web/sites/slots"
+
+
+def _identity() -> dict[str, Any]:
+    return {"type": "SystemAssigned", "tenantId": TENANT_ID, "principalId": MSI_PRINCIPAL_ID}
 
 
 def _config(

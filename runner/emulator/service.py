@@ -19,6 +19,7 @@ from runner.emulator.entra import Entra
 from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
 from runner.emulator.publishing import PublishingRoutes
 from runner.emulator.requestlog import RequestLog
+from runner.emulator.resourcelist import ResourceListRoutes
 from runner.emulator.resources import cloud_metadata
 from runner.emulator.routing import Router
 from runner.emulator.server import HttpsServer, tls_context
@@ -49,7 +50,10 @@ class Emulator:
         clock = time.time
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)
-        self.platform = AppService(settings.apps, settings.state_file, clock)
+        self.platform = AppService(
+            settings.apps, settings.state_file, clock, settings.health_check_path
+        )
+        self._clock = clock
         self.main = HttpsServer(settings.port, context, self._answer, self.log, "main")
         self.url = f"https://127.0.0.1:{self.main.port}/"
         entra = Entra(
@@ -73,6 +77,7 @@ class Emulator:
             arm, self.faults, settings.swap_seconds, settings.retry_after, clock
         ).add_routes(self._arm_routes)
         SiteConfigRoutes(arm).add_routes(self._arm_routes)
+        ResourceListRoutes(arm).add_routes(self._arm_routes)
         publishing.add_routes(self._arm_routes)
 
         self._control = Router()
@@ -80,7 +85,7 @@ class Emulator:
         self._sites: list[HttpsServer] = []
 
     def start(self) -> None:
-        self._sites = start_slot_sites(self.platform, self.main.context, self.log)
+        self._sites = start_slot_sites(self.platform, self.main.context, self.log, self._clock)
         self.main.start()
 
     def stop(self) -> None:
@@ -124,6 +129,7 @@ class Emulator:
             "data_dir": str(self.settings.data_dir),
             "state_file": str(self.settings.state_file) if self.settings.state_file else None,
             "swap_seconds": self.settings.swap_seconds,
+            "health_check_path": self.settings.health_check_path,
             "apps": apps,
         }
 

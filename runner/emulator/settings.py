@@ -35,7 +35,6 @@ LOCATION = "West Europe"
 DEFAULT_RESOURCE_GROUP = "rg-swap-demo"
 DEFAULT_APP = "contoso-web"
 PRODUCTION = "production"
-HEALTHS = ("healthy", "unhealthy", "broken")
 
 
 class AppSeed(NamedTuple):
@@ -65,6 +64,7 @@ class FaultSpec:
     kind: str
     count: int
     path: str | None
+    app: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class EmulatorSettings:
     retry_after: int | None = 1
     state_file: Path | None = None
     faults: tuple[FaultSpec, ...] = ()
+    health_check_path: str | None = None
     client_secret: str = DEFAULT_CLIENT_SECRET
     client_secret_expired: bool = False
     system_access_token: str = DEFAULT_SYSTEM_ACCESS_TOKEN

@@ -48,7 +48,7 @@ class SiteConfigRoutes:
         def replace() -> None:
             slot.app_settings = values
 
-        self._arm.platform.change(replace)
+        self._arm.platform.change(replace, restarts=slot)
         return Response.json(200, resources.app_settings(self._arm.subscription_id, app, slot))
 
     def _list_strings(self, request: Request, params: Params) -> Response:
@@ -72,7 +72,7 @@ class SiteConfigRoutes:
         def replace() -> None:
             slot.connection_strings = values
 
-        self._arm.platform.change(replace)
+        self._arm.platform.change(replace, restarts=slot)
         body = resources.connection_strings(self._arm.subscription_id, app, slot)
         return Response.json(200, body)
 
