@@ -1,5 +1,7 @@
 'use strict';
-// The task's entry point for the agent's Node handlers (Node20_1 and Node24).
+// The task's entry point for every Node handler an agent may have (Node10, Node16, Node20_1,
+// Node24): so it uses only what Node 10 runs, ECMAScript 2018 and Node 10's APIs (the tests parse
+// it as ES2018 and run it under Node 10, 16, 20 and 24).
 // It finds a Python, puts the task's bundled packages on its path, runs `python -m runner` with the
 // agent's environment and stdio, passes cancellation signals on, and exits with Python's exit code.
 // No azure-pipelines-task-lib here: importing it deletes INPUT_* and ENDPOINT_* from process.env,
@@ -107,6 +109,24 @@ function probe(commandLine) {
   return { facts };
 }
 
+// fs.rmSync and the recursive fs.rmdirSync came after Node 10.
+function removeTree(target) {
+  let stat;
+  try {
+    stat = fs.lstatSync(target);
+  } catch (err) {
+    return;
+  }
+  if (stat.isDirectory()) {
+    for (const name of fs.readdirSync(target)) {
+      removeTree(path.join(target, name));
+    }
+    fs.rmdirSync(target);
+  } else {
+    fs.unlinkSync(target);
+  }
+}
+
 function findPython() {
   const configured = (process.env.INPUT_PYTHONINTERPRETER || '').trim();
   if (configured) {
@@ -185,7 +205,7 @@ function installedPath(python, index) {
     { stdio: ['ignore', 'inherit', 'inherit'], windowsHide: true },
   );
   if (pip.status !== 0) {
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeTree(staging);
     fail(message('DependencyInstallFailed', pip.status === null ? pip.signal : pip.status));
   }
   fs.writeFileSync(path.join(staging, '.complete'), '');
@@ -193,7 +213,7 @@ function installedPath(python, index) {
     fs.renameSync(staging, target);
   } catch (err) {
     // Another job on this machine finished the same install first; use its copy.
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeTree(staging);
     if (!fs.existsSync(marker)) {
       throw err;
     }
@@ -247,6 +267,7 @@ function report(err) {
 }
 
 function main() {
+  debug(`Node ${process.version} on ${process.platform}-${process.arch}`);
   const python = findPython();
   console.log(message('UsingPython', versionText(python.version), python.executable, python.source));
   const index = JSON.parse(fs.readFileSync(path.join(LIB_DIR, 'index.json'), 'utf8'));

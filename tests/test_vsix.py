@@ -20,7 +20,9 @@ import pytest
 
 from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
+from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
 from tests.conftest import StartEmulator
+from tools import node_runtimes
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 20 * 1000 * 1000
@@ -211,6 +213,53 @@ def test_a_swap_runs_on_each_python_the_agent_may_have(
     assert f"Using Python {version}." in log.stdout, log.text
     assert log.exit_code == 0 and log.result == "Succeeded", log.text
     assert emulator.serving(APP, "production") == "v2"
+
+
+# Each agent release picks its own handler, and so its own Node, for the same task.json.
+EXPECTED_HANDLER_AND_NODE = {
+    "2.144.0": ("Node10", "10"),
+    "2.217.1": ("Node16", "16"),
+    "5.278.0": ("Node24", "20"),  # the Node24 handler, run with node20_1 while the knob is off
+    "5.278.0 with the Node 24 knob": ("Node24", "24"),
+}
+
+
+@pytest.mark.parametrize("agent", AGENTS, ids=lambda agent: agent.label)
+def test_each_agent_release_runs_the_task_with_its_node_and_swaps(
+    agent: AgentRelease,
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+) -> None:
+    handler, _target, node_version = agent.pick(task.manifest)
+    assert (handler, node_version.split(".")[0]) == EXPECTED_HANDLER_AND_NODE[agent.label]
+    try:
+        node_runtimes.runtime(node_version)
+    except node_runtimes.NodeUnavailable as err:
+        pytest.skip(f"Node {node_version}: {err}")
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], debug=True)
+
+    log = harness.run(task, env, work, agent=agent)
+
+    assert f"##[debug]Node v{node_version.split('.')[0]}." in log.stdout, log.text
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert emulator.serving(APP, "production") == "v2"
+
+
+def test_an_agent_older_than_the_minimum_refuses_the_task(task: harness.InstalledTask) -> None:
+    agent_2_143 = AgentRelease("2.143.0", ("Node",), {"Node": "6.10.3"})  # Node 6 only
+    with pytest.raises(TaskRefused, match=r"needs agent 2\.144\.0"):
+        agent_2_143.pick(task.manifest)
+
+
+def test_an_agent_runs_only_handlers_it_knows(task: harness.InstalledTask) -> None:
+    (agent_2_217,) = [agent for agent in AGENTS if agent.version == "2.217.1"]
+    node24_only = {**task.manifest, "execution": {"Node24": task.manifest["execution"]["Node24"]}}
+    with pytest.raises(TaskRefused, match="knows none"):
+        agent_2_217.pick(node24_only)
 
 
 def swaps(emulator: Emulator) -> list[object]:
