@@ -12,6 +12,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const { bundledFolders, bundledText, isAtLeast, versionText } = require('./bundles');
+
 const TASK_DIR = path.resolve(__dirname, '..');
 const PYTHON_DIR = path.join(TASK_DIR, 'python');
 const LIB_DIR = path.join(PYTHON_DIR, 'lib');
@@ -66,19 +68,6 @@ function debug(text) {
   if ((process.env.SYSTEM_DEBUG || '').toLowerCase() === 'true') {
     console.log(`##[debug]${text}`);
   }
-}
-
-function versionText(version) {
-  return version.join('.');
-}
-
-function isAtLeast(version, minimum) {
-  for (let i = 0; i < minimum.length; i++) {
-    if ((version[i] || 0) !== minimum[i]) {
-      return (version[i] || 0) > minimum[i];
-    }
-  }
-  return true;
 }
 
 // Runs the probe with `command` (e.g. ['py', '-3']); returns its facts, or a reason it is unusable.
@@ -153,34 +142,15 @@ function findPython() {
   return fail(message('PythonNotFound', tried.join('; ')));
 }
 
-function glibcVersion(libc) {
-  const match = /^glibc (\d+)\.(\d+)/.exec(libc || '');
-  return match ? [Number(match[1]), Number(match[2])] : null;
-}
-
 // The folders of bundled packages for this interpreter, or null when the task has none for it.
 function bundledPath(python, index) {
-  if (python.implementation !== 'cpython') {
-    return null;
-  }
-  const minor = `${python.version[0]}.${python.version[1]}`;
-  for (const bundle of Object.values(index.platforms)) {
-    if (bundle.sysconfigPlatform !== python.platform || !bundle.pythons[minor]) {
-      continue;
-    }
-    if (bundle.minGlibc) {
-      const glibc = glibcVersion(python.libc);
-      if (!glibc || !isAtLeast(glibc, bundle.minGlibc)) {
-        continue;
-      }
-    }
-    return [...bundle.pythons[minor], index.common].map((folder) => path.join(LIB_DIR, folder));
-  }
-  return null;
+  const folders = bundledFolders(python, index);
+  return folders && folders.map((folder) => path.join(LIB_DIR, folder));
 }
 
-// Elsewhere (macOS, Linux on Arm, musl, another Python): pip installs the requirements once into a
-// cache kept by the agent between jobs, keyed by task version, platform and Python version.
+// Elsewhere (macOS, musl, another Python: nothing the task was built for) pip installs the
+// requirements once into a cache kept by the agent between jobs, keyed by task version, platform
+// and Python version. An agent that cannot reach a package index fails here, and says so.
 function installedPath(python, index) {
   const root = process.env.AGENT_TOOLSDIRECTORY || process.env.AGENT_TEMPDIRECTORY || os.tmpdir();
   const { Major, Minor, Patch } = task.version;
@@ -191,10 +161,9 @@ function installedPath(python, index) {
     debug(`Using the Python packages installed earlier in ${target}`);
     return [target];
   }
-  const supported = Object.keys(Object.values(index.platforms)[0].pythons).join(', ');
-  console.log(
-    message('InstallingDependencies', supported, python.platform, versionText(python.version), target),
-  );
+  const bundled = bundledText(index);
+  const agent = python.libc ? `${python.platform} ${python.libc}` : python.platform;
+  console.log(message('InstallingDependencies', bundled, agent, versionText(python.version), target));
   const staging = `${target}.${process.pid}.tmp`;
   const pip = childProcess.spawnSync(
     python.executable,
@@ -206,7 +175,8 @@ function installedPath(python, index) {
   );
   if (pip.status !== 0) {
     removeTree(staging);
-    fail(message('DependencyInstallFailed', pip.status === null ? pip.signal : pip.status));
+    const code = pip.status === null ? pip.signal : pip.status;
+    fail(message('DependencyInstallFailed', code, bundledText(index)));
   }
   fs.writeFileSync(path.join(staging, '.complete'), '');
   try {

@@ -1,4 +1,5 @@
-"""Fixtures: the local App Service emulator as a real HTTPS server in its own process."""
+"""Fixtures: the local App Service emulator as a real HTTPS server in its own process; the
+extension built once per session."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from runner.emulator.process import Emulator
 from runner.emulator.process import start_emulator as start_emulator_process
+from tests import vsix_harness as harness
 
 StartEmulator = Callable[..., Emulator]
 
@@ -53,3 +55,15 @@ def mutating_calls(emulator: Emulator) -> list[dict[str, Any]]:
         and str(call["path"]).lower().startswith("/subscriptions/")
         and not str(call["path"]).lower().endswith(READ_ONLY_POSTS)
     ]
+
+
+@pytest.fixture(scope="session")
+def vsix() -> Path:
+    """build/vsix/*.vsix, built once per session (tools/build_vsix.py)."""
+    return harness.build_vsix()
+
+
+@pytest.fixture(scope="session")
+def task(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> harness.InstalledTask:
+    """The task folder unpacked from the .vsix as the agent lays it out."""
+    return harness.install(vsix, tmp_path_factory.mktemp("extension"))

@@ -56,7 +56,8 @@ def make_task(
     bundles packages for this machine's platform and Python (or for none)."""
     (destination / "launcher").mkdir(parents=True)
     shutil.copyfile(ROOT / "task.json", destination / "task.json")
-    shutil.copyfile(ROOT / "launcher" / "index.js", destination / "launcher" / "index.js")
+    for script in (ROOT / "launcher").glob("*.js"):
+        shutil.copyfile(script, destination / "launcher" / script.name)
     runner = destination / "python" / "runner"
     runner.mkdir(parents=True)
     (runner / "__init__.py").write_text("", encoding="utf-8")
@@ -278,6 +279,7 @@ def test_other_platforms_install_the_packages_once_with_pip(
     first = launch(task, env, work, agent_node)
     assert first.exit_code == 0, first.text
     assert "Installing them once with pip" in first.stdout
+    assert f"not for this agent ({sysconfig.get_platform()}" in first.stdout
     installed = [p for p in report(first)["path"] if "SwapSlotsTask" in str(p)]  # type: ignore[attr-defined]
     assert len(installed) == 1
     assert (Path(installed[0]) / "swapslots_probe.py").is_file()
