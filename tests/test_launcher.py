@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests import vsix_harness as harness
 from tests.agent_releases import node_versions
-from tools import node_runtimes
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(harness.node() is None, reason="node is not on PATH")
@@ -82,10 +82,7 @@ AGENT_NODES = node_versions(json.loads((ROOT / "task.json").read_text(encoding="
 
 @pytest.fixture(scope="module", params=AGENT_NODES, ids=lambda v: f"node{v.split('.')[0]}")
 def agent_node(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(node_runtimes.runtime(request.param))
-    except node_runtimes.NodeUnavailable as err:
-        pytest.skip(f"Node {request.param}: {err}")
+    return conftest.agent_node(request.param)
 
 
 @pytest.fixture(scope="module")

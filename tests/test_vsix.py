@@ -20,8 +20,7 @@ import pytest
 from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
 from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
-from tests.conftest import StartEmulator
-from tools import node_runtimes
+from tests.conftest import StartEmulator, agent_node
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 20 * 1000 * 1000
@@ -58,6 +57,7 @@ def test_the_vsix_fits_the_size_budget(vsix: Path) -> None:
 def test_the_vsix_holds_the_task_and_nothing_only_tests_need(vsix: Path) -> None:
     names = zipfile.ZipFile(vsix).namelist()
     assert "SwapSlots/task.json" in names and "SwapSlots/launcher/index.js" in names
+    assert "SwapSlots/launcher/bundles.js" in names
     assert "SwapSlots/python/runner/__main__.py" in names
     assert "SwapSlots/python/lib/index.json" in names
     assert not [n for n in names if "/runner/emulator" in n or n.endswith("demo.py")]
@@ -213,10 +213,7 @@ def test_each_agent_release_runs_the_task_with_its_node_and_swaps(
 ) -> None:
     handler, _target, node_version = agent.pick(task.manifest)
     assert (handler, node_version.split(".")[0]) == EXPECTED_HANDLER_AND_NODE[agent.label]
-    try:
-        node_runtimes.runtime(node_version)
-    except node_runtimes.NodeUnavailable as err:
-        pytest.skip(f"Node {node_version}: {err}")
+    agent_node(node_version)  # fetched once into build/node/, else skipped (failed in CI)
     emulator = start_emulator("--swap-seconds", "0.3")
     emulator.deploy(APP, "staging", "v2")
     env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], debug=True)
