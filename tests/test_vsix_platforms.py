@@ -84,6 +84,30 @@ def test_each_platforms_folders_hold_modules_compiled_for_it(
         assert all(machine_of(p) == machine for p in binaries), (key, minor, names)
 
 
+def importable(task: harness.InstalledTask, folders: list[str]) -> set[str]:
+    """Top-level packages and modules on a path of these folders, compiled ones by module name."""
+    names = set()
+    for folder in folders:
+        for entry in (lib(task) / folder).iterdir():
+            if entry.is_dir() and not entry.name.endswith(".dist-info"):
+                names.add(entry.name)
+            elif entry.suffix in (".py", *COMPILED):
+                names.add(entry.name.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("minor", PYTHONS)
+def test_every_platform_gets_the_same_packages(minor: str, task: harness.InstalledTask) -> None:
+    index = index_of(task)
+    found = {
+        key: importable(task, [*bundle["pythons"][minor], index["common"]])
+        for key, bundle in index["platforms"].items()
+    }
+    expected = found["linux_x86_64"]
+    assert {"azure", "cryptography", "_cffi_backend", "msal", "requests", "yaml"} <= expected
+    assert all(names == expected for names in found.values()), found
+
+
 # What the launcher's probe reports on an agent -> the bundle it must choose (None: pip).
 AGENTS: list[tuple[str, dict[str, Any], Optional[str]]] = [
     ("ubuntu-x64", {"platform": "linux-x86_64", "libc": "glibc 2.35"}, "linux_x86_64"),
