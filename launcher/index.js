@@ -1,5 +1,7 @@
 'use strict';
-// The task's entry point for the agent's Node handlers (Node20_1 and Node24).
+// The task's entry point for every Node handler an agent may have (Node10, Node16, Node20_1,
+// Node24): so it uses only what Node 10 runs, ECMAScript 2018 and Node 10's APIs (the tests parse
+// it as ES2018 and run it under Node 10, 16, 20 and 24).
 // It finds a Python, puts the task's bundled packages on its path, runs `python -m runner` with the
 // agent's environment and stdio, passes cancellation signals on, and exits with Python's exit code.
 // No azure-pipelines-task-lib here: importing it deletes INPUT_* and ENDPOINT_* from process.env,
@@ -9,6 +11,8 @@ const childProcess = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+
+const { bundledFolders, bundledText, isAtLeast, versionText } = require('./bundles');
 
 const TASK_DIR = path.resolve(__dirname, '..');
 const PYTHON_DIR = path.join(TASK_DIR, 'python');
@@ -68,19 +72,6 @@ function debug(text) {
   }
 }
 
-function versionText(version) {
-  return version.join('.');
-}
-
-function isAtLeast(version, minimum) {
-  for (let i = 0; i < minimum.length; i++) {
-    if ((version[i] || 0) !== minimum[i]) {
-      return (version[i] || 0) > minimum[i];
-    }
-  }
-  return true;
-}
-
 // Runs the probe with `command` (e.g. ['py', '-3']); returns its facts, or a reason it is unusable.
 function probe(commandLine) {
   const [file, ...args] = commandLine;
@@ -109,6 +100,24 @@ function probe(commandLine) {
   return { facts };
 }
 
+// fs.rmSync and the recursive fs.rmdirSync came after Node 10.
+function removeTree(target) {
+  let stat;
+  try {
+    stat = fs.lstatSync(target);
+  } catch (err) {
+    return;
+  }
+  if (stat.isDirectory()) {
+    for (const name of fs.readdirSync(target)) {
+      removeTree(path.join(target, name));
+    }
+    fs.rmdirSync(target);
+  } else {
+    fs.unlinkSync(target);
+  }
+}
+
 function findPython() {
   const configured = (process.env.INPUT_PYTHONINTERPRETER || '').trim();
   if (configured) {
@@ -135,34 +144,15 @@ function findPython() {
   return fail(message('PythonNotFound', tried.join('; ')));
 }
 
-function glibcVersion(libc) {
-  const match = /^glibc (\d+)\.(\d+)/.exec(libc || '');
-  return match ? [Number(match[1]), Number(match[2])] : null;
-}
-
 // The folders of bundled packages for this interpreter, or null when the task has none for it.
 function bundledPath(python, index) {
-  if (python.implementation !== 'cpython') {
-    return null;
-  }
-  const minor = `${python.version[0]}.${python.version[1]}`;
-  for (const bundle of Object.values(index.platforms)) {
-    if (bundle.sysconfigPlatform !== python.platform || !bundle.pythons[minor]) {
-      continue;
-    }
-    if (bundle.minGlibc) {
-      const glibc = glibcVersion(python.libc);
-      if (!glibc || !isAtLeast(glibc, bundle.minGlibc)) {
-        continue;
-      }
-    }
-    return [...bundle.pythons[minor], index.common].map((folder) => path.join(LIB_DIR, folder));
-  }
-  return null;
+  const folders = bundledFolders(python, index);
+  return folders && folders.map((folder) => path.join(LIB_DIR, folder));
 }
 
-// Elsewhere (macOS, Linux on Arm, musl, another Python): pip installs the requirements once into a
-// cache kept by the agent between jobs, keyed by task version, platform and Python version.
+// Elsewhere (macOS, musl, another Python: nothing the task was built for) pip installs the
+// requirements once into a cache kept by the agent between jobs, keyed by task version, platform
+// and Python version. An agent that cannot reach a package index fails here, and says so.
 function installedPath(python, index) {
   const root = process.env.AGENT_TOOLSDIRECTORY || process.env.AGENT_TEMPDIRECTORY || os.tmpdir();
   const { Major, Minor, Patch } = task.version;
@@ -173,10 +163,9 @@ function installedPath(python, index) {
     debug(`Using the Python packages installed earlier in ${target}`);
     return [target];
   }
-  const supported = Object.keys(Object.values(index.platforms)[0].pythons).join(', ');
-  console.log(
-    message('InstallingDependencies', supported, python.platform, versionText(python.version), target),
-  );
+  const bundled = bundledText(index);
+  const agent = python.libc ? `${python.platform} ${python.libc}` : python.platform;
+  console.log(message('InstallingDependencies', bundled, agent, versionText(python.version), target));
   const staging = `${target}.${process.pid}.tmp`;
   const pip = childProcess.spawnSync(
     python.executable,
@@ -187,15 +176,16 @@ function installedPath(python, index) {
     { stdio: ['ignore', 'inherit', 'inherit'], windowsHide: true },
   );
   if (pip.status !== 0) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    fail(message('DependencyInstallFailed', pip.status === null ? pip.signal : pip.status));
+    removeTree(staging);
+    const code = pip.status === null ? pip.signal : pip.status;
+    fail(message('DependencyInstallFailed', code, bundledText(index)));
   }
   fs.writeFileSync(path.join(staging, '.complete'), '');
   try {
     fs.renameSync(staging, target);
   } catch (err) {
     // Another job on this machine finished the same install first; use its copy.
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeTree(staging);
     if (!fs.existsSync(marker)) {
       throw err;
     }
@@ -268,6 +258,7 @@ function report(err) {
 }
 
 function main() {
+  debug(`Node ${process.version} on ${process.platform}-${process.arch}`);
   const python = findPython();
   console.log(message('UsingPython', versionText(python.version), python.executable, python.source));
   const index = JSON.parse(fs.readFileSync(path.join(LIB_DIR, 'index.json'), 'utf8'));

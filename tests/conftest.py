@@ -1,7 +1,9 @@
-"""Fixtures: the local App Service emulator as a real HTTPS server in its own process."""
+"""Fixtures: the local App Service emulator as a real HTTPS server in its own process; the
+extension built once per session."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -10,6 +12,8 @@ import pytest
 
 from runner.emulator.process import Emulator
 from runner.emulator.process import start_emulator as start_emulator_process
+from tests import vsix_harness as harness
+from tools import node_runtimes
 
 StartEmulator = Callable[..., Emulator]
 
@@ -53,3 +57,26 @@ def mutating_calls(emulator: Emulator) -> list[dict[str, Any]]:
         and str(call["path"]).lower().startswith("/subscriptions/")
         and not str(call["path"]).lower().endswith(READ_ONLY_POSTS)
     ]
+
+
+@pytest.fixture(scope="session")
+def vsix() -> Path:
+    """build/vsix/*.vsix, built once per session (tools/build_vsix.py)."""
+    return harness.build_vsix()
+
+
+@pytest.fixture(scope="session")
+def task(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> harness.InstalledTask:
+    """The task folder unpacked from the .vsix as the agent lays it out."""
+    return harness.install(vsix, tmp_path_factory.mktemp("extension"))
+
+
+def agent_node(version: str) -> str:
+    """A node of `version`'s major version (tools/node_runtimes.py). Where it cannot be had the
+    test is skipped, except in CI, whose machine must run every Node an agent runs."""
+    try:
+        return str(node_runtimes.runtime(version))
+    except node_runtimes.NodeUnavailable as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"Node {version}: {err}")
+        pytest.skip(f"Node {version}: {err}")

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests import vsix_harness as harness
+from tests.agent_releases import node_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(harness.node() is None, reason="node is not on PATH")
@@ -54,7 +56,8 @@ def make_task(
     bundles packages for this machine's platform and Python (or for none)."""
     (destination / "launcher").mkdir(parents=True)
     shutil.copyfile(ROOT / "task.json", destination / "task.json")
-    shutil.copyfile(ROOT / "launcher" / "index.js", destination / "launcher" / "index.js")
+    for script in (ROOT / "launcher").glob("*.js"):
+        shutil.copyfile(script, destination / "launcher" / script.name)
     runner = destination / "python" / "runner"
     runner.mkdir(parents=True)
     (runner / "__init__.py").write_text("", encoding="utf-8")
@@ -73,6 +76,15 @@ def make_task(
     return destination
 
 
+# Every Node an agent runs the task with (Node10 .. Node24 handlers), from the npm registry.
+AGENT_NODES = node_versions(json.loads((ROOT / "task.json").read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module", params=AGENT_NODES, ids=lambda v: f"node{v.split('.')[0]}")
+def agent_node(request: pytest.FixtureRequest) -> str:
+    return conftest.agent_node(request.param)
+
+
 @pytest.fixture(scope="module")
 def python_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harness.stdlib_python(tmp_path_factory.mktemp("stdlib-python") / "venv")
@@ -84,8 +96,10 @@ def work(tmp_path: Path) -> Path:
     return tmp_path / "work"
 
 
-def launch(task_dir: Path, env: Mapping[str, str], cwd: Path) -> harness.AgentLog:
-    node = harness.node()
+def launch(
+    task_dir: Path, env: Mapping[str, str], cwd: Path, node: str | None = None
+) -> harness.AgentLog:
+    node = node or harness.node()
     assert node
     done = subprocess.run(
         [node, str(task_dir / "launcher" / "index.js")],
@@ -107,7 +121,7 @@ def report(log: harness.AgentLog) -> dict[str, object]:
 
 
 def test_runs_the_runner_with_the_agents_environment(
-    tmp_path: Path, work: Path, python_bin: Path
+    tmp_path: Path, work: Path, python_bin: Path, agent_node: str
 ) -> None:
     task = make_task(tmp_path / "task")
     env = harness.bare_environment(work, [python_bin])
@@ -116,7 +130,7 @@ def test_runs_the_runner_with_the_agents_environment(
         ENDPOINT_URL_ABC="https://arm.example/",
         PYTHONPATH="/somewhere/else",
     )
-    log = launch(task, env, work)
+    log = launch(task, env, work, agent_node)
     assert log.exit_code == 0, log.text
     assert "Using Python" in log.stdout and "'python3' on PATH" in log.stdout
     seen = report(log)
@@ -196,13 +210,13 @@ def test_the_interpreter_input_wins_over_path(tmp_path: Path, work: Path, python
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
-def test_cancellation_signals_reach_python(tmp_path: Path, work: Path, python_bin: Path) -> None:
+def test_cancellation_signals_reach_python(
+    tmp_path: Path, work: Path, python_bin: Path, agent_node: str
+) -> None:
     task = make_task(tmp_path / "task")
     env = {**harness.bare_environment(work, [python_bin]), "FAKE_MODE": "signals"}
-    node = harness.node()
-    assert node
     process = subprocess.Popen(
-        [node, str(task / "launcher" / "index.js")],
+        [agent_node, str(task / "launcher" / "index.js")],
         env=env,
         cwd=work,
         stdin=subprocess.DEVNULL,
@@ -249,7 +263,9 @@ def make_wheel(destination: Path) -> Path:
     return wheel
 
 
-def test_other_platforms_install_the_packages_once_with_pip(tmp_path: Path, work: Path) -> None:
+def test_other_platforms_install_the_packages_once_with_pip(
+    tmp_path: Path, work: Path, agent_node: str
+) -> None:
     wheel = make_wheel(tmp_path)
     task = make_task(tmp_path / "task", bundled=False, requirements=f"{wheel}\n")
     env = {
@@ -257,14 +273,31 @@ def test_other_platforms_install_the_packages_once_with_pip(tmp_path: Path, work
         "INPUT_PYTHONINTERPRETER": sys.executable,
         "PIP_NO_INDEX": "1",
     }
-    first = launch(task, env, work)
+    first = launch(task, env, work, agent_node)
     assert first.exit_code == 0, first.text
     assert "Installing them once with pip" in first.stdout
+    assert f"not for this agent ({sysconfig.get_platform()}" in first.stdout
     installed = [p for p in report(first)["path"] if "SwapSlotsTask" in str(p)]  # type: ignore[attr-defined]
     assert len(installed) == 1
     assert (Path(installed[0]) / "swapslots_probe.py").is_file()
     assert Path(installed[0]).is_relative_to(work / "_tool")
 
-    second = launch(task, env, work)
+    second = launch(task, env, work, agent_node)
     assert second.exit_code == 0, second.text
     assert "Installing" not in second.stdout
+
+
+def test_a_failed_install_fails_the_step_and_leaves_nothing_behind(
+    tmp_path: Path, work: Path, agent_node: str
+) -> None:
+    task = make_task(tmp_path / "task", bundled=False, requirements="swapslots-not-there==1\n")
+    env = {
+        **harness.bare_environment(work, []),
+        "INPUT_PYTHONINTERPRETER": sys.executable,
+        "PIP_NO_INDEX": "1",
+    }
+    log = launch(task, env, work, agent_node)
+    assert log.exit_code == 1 and log.result == "Failed", log.text
+    assert "Installing the task's Python packages with pip failed" in log.errors[0]
+    cache = work / "_tool" / "SwapSlotsTask"
+    assert [p.name for p in cache.rglob("*") if p.is_dir() and p.parent != cache] == []

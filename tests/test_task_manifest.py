@@ -63,15 +63,16 @@ def test_task_json_follows_tfx_rules() -> None:
         assert variable in INPUTS
 
 
-def test_both_node_handlers_run_the_launcher() -> None:
+def test_every_node_handler_runs_the_launcher() -> None:
     execution = TASK["execution"]
-    assert set(execution) == {"Node20_1", "Node24"}
+    # An agent runs the handler it ranks first among those it knows: Node10 on 2.144.0 and later,
+    # Node16 from 2.206.1, Node20_1 from 3.232.1, Node24 (behind a knob) today.
+    assert set(execution) == {"Node10", "Node16", "Node20_1", "Node24"}
     targets = {handler["target"] for handler in execution.values()}
     assert targets == {"launcher/index.js"}
     assert (ROOT / "launcher" / "index.js").is_file()
-    # Node20_1 arrived in agent 3.232.1; older agents would not run the task at all.
-    minimum = tuple(int(n) for n in TASK["minimumAgentVersion"].split("."))
-    assert minimum >= (3, 232, 1)
+    # 2.144.0 is the first agent with Node10; older ones have only Node 6's handler.
+    assert TASK["minimumAgentVersion"] == "2.144.0"
 
 
 def test_task_identity_and_placement() -> None:

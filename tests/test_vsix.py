@@ -6,7 +6,6 @@ run with node and a Python that has nothing but its standard library.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,7 +19,8 @@ import pytest
 
 from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
-from tests.conftest import StartEmulator
+from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
+from tests.conftest import StartEmulator, agent_node
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 20 * 1000 * 1000
@@ -29,16 +29,6 @@ SWAP = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
 
 _missing = harness.missing_tools()
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
-
-
-@pytest.fixture(scope="session")
-def vsix() -> Path:
-    return harness.build_vsix()
-
-
-@pytest.fixture(scope="session")
-def task(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> harness.InstalledTask:
-    return harness.install(vsix, tmp_path_factory.mktemp("extension"))
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +57,7 @@ def test_the_vsix_fits_the_size_budget(vsix: Path) -> None:
 def test_the_vsix_holds_the_task_and_nothing_only_tests_need(vsix: Path) -> None:
     names = zipfile.ZipFile(vsix).namelist()
     assert "SwapSlots/task.json" in names and "SwapSlots/launcher/index.js" in names
+    assert "SwapSlots/launcher/bundles.js" in names
     assert "SwapSlots/python/runner/__main__.py" in names
     assert "SwapSlots/python/lib/index.json" in names
     assert not [n for n in names if "/runner/emulator" in n or n.endswith("demo.py")]
@@ -82,16 +73,6 @@ def test_task_and_extension_carry_the_project_version(
     assert "{Major}.{Minor}.{Patch}".format(**task.manifest["version"]) == version
     vsixmanifest = zipfile.ZipFile(vsix).read("extension.vsixmanifest").decode("utf-8")
     assert f'Version="{version}"' in vsixmanifest
-
-
-def test_bundled_index_names_existing_folders_only(task: harness.InstalledTask) -> None:
-    lib = task.task_dir / "python" / "lib"
-    index = json.loads((lib / "index.json").read_text(encoding="utf-8"))
-    assert set(index["platforms"]) == {"linux_x86_64", "win_amd64"}
-    for bundle in index["platforms"].values():
-        assert set(bundle["pythons"]) >= {"3.9", "3.10", "3.11", "3.12", "3.13"}
-        for folders in bundle["pythons"].values():
-            assert all((lib / folder).is_dir() for folder in [*folders, index["common"]])
 
 
 LOCAL_PYTHONS = [f"3.{minor}" for minor in range(9, 15)]
@@ -213,6 +194,50 @@ def test_a_swap_runs_on_each_python_the_agent_may_have(
     assert f"Using Python {version}." in log.stdout, log.text
     assert log.exit_code == 0 and log.result == "Succeeded", log.text
     assert emulator.serving(APP, "production") == "v2"
+
+
+# Each agent release picks its own handler, and so its own Node, for the same task.json.
+EXPECTED_HANDLER_AND_NODE = {
+    "2.144.0": ("Node10", "10"),
+    "2.217.1": ("Node16", "16"),
+    "5.278.0": ("Node24", "20"),  # the Node24 handler, run with node20_1 while the knob is off
+    "5.278.0 with the Node 24 knob": ("Node24", "24"),
+}
+
+
+@pytest.mark.parametrize("agent", AGENTS, ids=lambda agent: agent.label)
+def test_each_agent_release_runs_the_task_with_its_node_and_swaps(
+    agent: AgentRelease,
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+) -> None:
+    handler, _target, node_version = agent.pick(task.manifest)
+    assert (handler, node_version.split(".")[0]) == EXPECTED_HANDLER_AND_NODE[agent.label]
+    agent_node(node_version)  # fetched once into build/node/, else skipped (failed in CI)
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], debug=True)
+
+    log = harness.run(task, env, work, agent=agent)
+
+    assert f"##[debug]Node v{node_version.split('.')[0]}." in log.stdout, log.text
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert emulator.serving(APP, "production") == "v2"
+
+
+def test_an_agent_older_than_the_minimum_refuses_the_task(task: harness.InstalledTask) -> None:
+    agent_2_143 = AgentRelease("2.143.0", ("Node",), {"Node": "6.10.3"})  # Node 6 only
+    with pytest.raises(TaskRefused, match=r"needs agent 2\.144\.0"):
+        agent_2_143.pick(task.manifest)
+
+
+def test_an_agent_runs_only_handlers_it_knows(task: harness.InstalledTask) -> None:
+    (agent_2_217,) = [agent for agent in AGENTS if agent.version == "2.217.1"]
+    node24_only = {**task.manifest, "execution": {"Node24": task.manifest["execution"]["Node24"]}}
+    with pytest.raises(TaskRefused, match="knows none"):
+        agent_2_217.pick(node24_only)
 
 
 def swaps(emulator: Emulator) -> list[object]:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from runner.local_agent import AgentLog, agent_environment
+from tests.agent_releases import AGENT_CURRENT, AgentRelease
+from tools import node_runtimes
 
 __all__ = [
     "AgentLog",
@@ -32,13 +34,13 @@ __all__ = [
     "install",
     "missing_tools",
     "node",
+    "node_modules",
     "run",
     "start",
     "stdlib_python",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = ("Node24", "Node20_1")  # what a current agent prefers, newest first
 TASK_CONTRIBUTION = "ms.vss-distributed-task.task"
 
 
@@ -55,14 +57,22 @@ def missing_tools() -> Optional[str]:
     return None
 
 
-def build_vsix() -> Path:
-    """`npm ci` when tfx is missing, then tools/build_vsix.py; returns the .vsix."""
-    if not (ROOT / "node_modules" / ".bin" / "tfx").exists():
+def node_modules() -> Path:
+    """node_modules with every devDependency of package.json (tfx, acorn): `npm ci` if not."""
+    folder = ROOT / "node_modules"
+    wanted = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+    if not all((folder / name / "package.json").is_file() for name in wanted):
         npm = shutil.which("npm")
-        assert npm, "npm is needed to install tfx-cli"
+        assert npm, "npm is needed to install the devDependencies of package.json"
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, capture_output=True
         )
+    return folder
+
+
+def build_vsix() -> Path:
+    """`npm ci` when a devDependency is missing, then tools/build_vsix.py; returns the .vsix."""
+    node_modules()
     run = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "build_vsix.py")],
         cwd=ROOT,
@@ -84,9 +94,13 @@ class InstalledTask:
 
     @property
     def entry_point(self) -> Path:
-        execution = self.manifest["execution"]
-        handler = next(h for h in HANDLERS if h in execution)
-        return self.task_dir / str(execution[handler]["target"])
+        """What today's agent runs (Node20_1, or Node24 with its knob on: the same target)."""
+        return self.task_dir / AGENT_CURRENT.pick(self.manifest)[1]
+
+    def command(self, agent: AgentRelease) -> list[str]:
+        """`<agent's node for the handler it picks> <taskdir>/<target>`; TaskRefused if none."""
+        _handler, target, node_version = agent.pick(self.manifest)
+        return [str(node_runtimes.runtime(node_version)), str(self.task_dir / target)]
 
 
 def install(vsix: Path, destination: Path) -> InstalledTask:
@@ -167,12 +181,13 @@ def emulator_environment(
     return env
 
 
-def start(task: InstalledTask, env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """Starts the step: `node <target>`, stdin closed, stdout and stderr read by the caller."""
-    node_path = node()
-    assert node_path
+def start(
+    task: InstalledTask, env: Mapping[str, str], cwd: Path, agent: AgentRelease = AGENT_CURRENT
+) -> subprocess.Popen[str]:
+    """Starts the step as `agent` would: its node, the handler's target, stdin closed, stdout and
+    stderr read by the caller."""
     return subprocess.Popen(
-        [node_path, str(task.entry_point)],
+        task.command(agent),
         env=dict(env),
         cwd=str(cwd),
         stdin=subprocess.DEVNULL,
@@ -183,8 +198,14 @@ def start(task: InstalledTask, env: Mapping[str, str], cwd: Path) -> subprocess.
     )
 
 
-def run(task: InstalledTask, env: Mapping[str, str], cwd: Path, timeout: float = 120) -> AgentLog:
-    process = start(task, env, cwd)
+def run(
+    task: InstalledTask,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float = 120,
+    agent: AgentRelease = AGENT_CURRENT,
+) -> AgentLog:
+    process = start(task, env, cwd, agent)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     finally:

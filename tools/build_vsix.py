@@ -187,7 +187,8 @@ def build(refresh_wheels: bool = False) -> Path:
     task = json.loads((ROOT / "task.json").read_text(encoding="utf-8"))
     stamp_version(task, version)
     (task_dir / "task.json").write_text(json.dumps(task, indent=2) + "\n", encoding="utf-8")
-    shutil.copyfile(ROOT / "launcher" / "index.js", task_dir / "launcher" / "index.js")
+    for script in sorted((ROOT / "launcher").glob("*.js")):
+        shutil.copyfile(script, task_dir / "launcher" / script.name)
     shipped = stage_runner(task_dir / "python", ENTRY_POINTS)
     print(f"runner modules in the task: {len(shipped)}")
     (task_dir / "python" / "requirements.txt").write_text(

@@ -7,6 +7,8 @@ interpreters, and `python/lib/index.json` tells the launcher which folders one i
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 import shutil
@@ -15,7 +17,7 @@ import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Literal, NamedTuple, Optional
 
 # Resolved for the oldest release of each minor version we claim (cryptography excludes 3.9.0/1).
 PYTHONS = ("3.9.2", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -35,9 +37,18 @@ class Platform(NamedTuple):
     min_glibc: Optional[tuple[int, int]]
 
 
+# Linux on Arm is the self-hosted agent on Graviton or Ampere machines. macOS is not bundled: its
+# cryptography (3.8 MB arm64, 4.0 MB x86_64 even when cut from universal2) does not fit the
+# 20 MB budget beside these; macOS agents install the packages with pip at run time.
 PLATFORMS = (
     Platform(
         "linux_x86_64", "linux-x86_64", ("manylinux2014_x86_64", "manylinux_2_17_x86_64"), (2, 17)
+    ),
+    Platform(
+        "linux_aarch64",
+        "linux-aarch64",
+        ("manylinux2014_aarch64", "manylinux_2_17_aarch64"),
+        (2, 17),
     ),
     Platform("win_amd64", "win-amd64", ("win_amd64",), None),
 )
@@ -61,25 +72,50 @@ class Wheel(NamedTuple):
 
 
 class Unit(NamedTuple):
-    """One folder's worth of packages: a wheel, or a wheel stripped of optional compiled code."""
+    """One folder's worth of packages: a wheel, or the part of it that `keep` says."""
 
     folder: str
     wheel: Path
-    strip_compiled: bool
+    keep: Literal["all", "pure", "compiled"]  # pure: without compiled modules; compiled: only them
 
 
-def unit_for(wheel: Wheel, platform: Platform, lowest_abi3: dict[tuple[str, str], Wheel]) -> Unit:
+def _compiled_members(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return [name for name in archive.namelist() if name.endswith(COMPILED_SUFFIXES)]
+
+
+def units_for(
+    wheel: Wheel, platform: Platform, lowest_abi3: dict[tuple[str, str], Wheel]
+) -> list[Unit]:
+    pure_folder = f"{wheel.dist}-{wheel.version}"
     if wheel.platform_tag == "any":
-        return Unit(f"{wheel.dist}-{wheel.version}", wheel.path, False)
+        return [Unit(pure_folder, wheel.path, "all")]
     if wheel.dist in OPTIONAL_ACCELERATORS:
-        return Unit(f"{wheel.dist}-{wheel.version}", wheel.path, True)
+        return [Unit(pure_folder, wheel.path, "pure")]
     if wheel.abi_tag == "abi3":
         # One abi3 wheel serves every later Python: take the one built for the oldest.
         lowest = lowest_abi3[(wheel.dist, wheel.version)]
-        return Unit(f"{wheel.dist}-{wheel.version}-abi3-{platform.key}", lowest.path, False)
-    return Unit(
-        f"{wheel.dist}-{wheel.version}-{wheel.python_tag}-{platform.key}", wheel.path, False
-    )
+        return [Unit(f"{pure_folder}-abi3-{platform.key}", lowest.path, "all")]
+    compiled = Unit(f"{pure_folder}-{wheel.python_tag}-{platform.key}", wheel.path, "all")
+    if all("/" not in name for name in _compiled_members(wheel.path)):
+        # Top-level extension modules (cffi's _cffi_backend) need not sit beside the package:
+        # its Python code is shared by every platform and Python, the module is not.
+        return [Unit(pure_folder, wheel.path, "pure"), compiled._replace(keep="compiled")]
+    return [compiled]
+
+
+@functools.cache
+def _pure_members(wheel: Path) -> set[tuple[str, str]]:
+    """The Python code of a wheel (name, digest; line endings aside, as Windows wheels may have
+    CRLF): what two wheels sharing a folder must agree on."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {
+            (info.filename, hashlib.sha256(archive.read(info).replace(b"\r\n", b"\n")).hexdigest())
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.endswith(COMPILED_SUFFIXES)
+            and ".dist-info/" not in info.filename
+        }
 
 
 def _python_tag_order(wheel: Wheel) -> tuple[int, ...]:
@@ -135,7 +171,10 @@ def unpack(unit: Unit, destination: Path) -> None:
     with zipfile.ZipFile(unit.wheel) as archive:
         for member in archive.infolist():
             name = member.filename
-            if member.is_dir() or (unit.strip_compiled and name.endswith(COMPILED_SUFFIXES)):
+            compiled = name.endswith(COMPILED_SUFFIXES)
+            if member.is_dir() or (unit.keep == "pure" and compiled):
+                continue
+            if unit.keep == "compiled" and not compiled:
                 continue
             if name.split("/", 1)[0].endswith(".data"):
                 continue  # scripts and headers: not importable, not needed
@@ -173,9 +212,13 @@ def bundle(
                     )
                 ):
                     lowest_abi3[key] = w
-        combo_units = [unit_for(w, platform, lowest_abi3) for w in wheels]
+        combo_units = [u for w in wheels for u in units_for(w, platform, lowest_abi3)]
         for unit in combo_units:
-            units.setdefault(unit.folder, unit)
+            first = units.setdefault(unit.folder, unit)
+            if unit.keep == "pure" and _pure_members(first.wheel) != _pure_members(unit.wheel):
+                raise RuntimeError(
+                    f"{first.wheel.name} and {unit.wheel.name} differ in {unit.folder}"
+                )
         folders_by_combo.append({unit.folder for unit in combo_units})
 
     everywhere = set.intersection(*folders_by_combo)
