@@ -150,11 +150,7 @@ class Emulator:
                 )
             handler, params = found
             return handler(request, params)
-        return (
-            self._public.dispatch(request)
-            or self._devops.answer(request)
-            or _not_found(request)
-        )
+        return self._public.dispatch(request) or self._devops.answer(request) or _not_found(request)
 
     def _metadata(self, request: Request, params: Params) -> Response:
         return Response.json(200, cloud_metadata(self.url))
