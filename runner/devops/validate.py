@@ -94,6 +94,7 @@ def _check_here(path: Path, say: Callable[[str], None]) -> int:
         count_stages_and_jobs,
         shipped_templates_root,
     )
+    from runner.pipeline_templates.errors import TemplateError
     from runner.pipeline_templates.yaml_text import load_yaml_file
 
     root = shipped_templates_root()
@@ -102,7 +103,12 @@ def _check_here(path: Path, say: Callable[[str], None]) -> int:
             "Validating without --organization needs this project's templates beside the "
             "program: install swap-slots from a checkout of its repository."
         )
-    document = load_yaml_file(path)
+    try:
+        document = load_yaml_file(path)
+    except TemplateError as error:
+        if error.line is None:
+            raise  # not readable: nothing was validated
+        document = None  # not YAML: the check below reports it at its line
     repositories = _local_repositories(document, root)
     try:
         validator = PipelineValidator(root / "task.json")

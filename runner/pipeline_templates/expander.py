@@ -119,7 +119,7 @@ class Expander:
         if not isinstance(given, Mapping):
             raise located(scope.file, where, "template parameters must be a mapping")
         path, repository_root = self._resolve(str(target), scope)
-        body = self._load_template(path, repository_root, dict(given), scope, where)
+        body = self._load_template(path, repository_root, dict(given), scope, f"{where}.parameters")
         kinds = [kind for kind in TEMPLATE_KINDS if kind in body]
         if len(kinds) != 1:
             expected = ", ".join(TEMPLATE_KINDS)
