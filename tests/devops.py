@@ -14,7 +14,7 @@ from typing import Any, Optional
 # it reads the setting when first imported.
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="azure-devops-cache-"))
 
-from runner.emulator.process import Emulator  # noqa: E402
+from runner.emulator.process import Emulator
 
 REPO = Path(__file__).resolve().parents[1]
 APP, GROUP = "contoso-web", "rg-swap-demo"
@@ -29,7 +29,7 @@ def swap_slots(
     pat: Optional[str] = "",
     extra_env: Optional[dict[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`swap-slots ARGS` in `cwd`, with the emulator's PAT in AZURE_DEVOPS_EXT_PAT (pat=None: none)."""
+    """`swap-slots ARGS` in `cwd`, with the emulator's PAT in AZURE_DEVOPS_EXT_PAT (None: none)."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
     env.update(
         REQUESTS_CA_BUNDLE=emulator.ca_cert,
@@ -38,6 +38,20 @@ def swap_slots(
     if pat is not None:
         env["AZURE_DEVOPS_EXT_PAT"] = pat or str(emulator.info["devops_token"])
     env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "runner.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def swap_slots_offline(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`swap-slots ARGS` in `cwd` with no Azure DevOps credentials or emulator at all."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
     return subprocess.run(
         [sys.executable, "-m", "runner.cli", *args],
         env=env,

@@ -223,6 +223,6 @@ def test_classic_imports_the_shipped_task_group_once(emulator: Emulator, tmp_pat
 
     groups = devops_clients(emulator).get_task_agent_client().get_task_groups(PROJECT)
     assert [g.name for g in groups] == ["Swap into production with a health check"]
-    assert [t.display_name for t in groups[0].tasks][0].startswith("Swap $(SourceSlot)")
+    assert groups[0].tasks[0].display_name.startswith("Swap $(SourceSlot)")
     assert not (tmp_path / "azure-pipelines.yml").exists()
     assert devops_state(emulator)["environments"] == []

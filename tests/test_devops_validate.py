@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.emulator.process import Emulator
-from tests.devops import REPO, init_args, swap_slots, validate_args
+from tests.devops import REPO, init_args, swap_slots, swap_slots_offline, validate_args
 
 EXAMPLES = sorted((REPO / "examples").glob("*.yml"))
 PIPELINE = "contoso-web-deploy-test-swap"
@@ -89,23 +89,6 @@ def test_offline_a_missing_file_could_not_be_validated(tmp_path: Path) -> None:
     result = swap_slots_offline(tmp_path, "validate", "--yaml-path", "nothing-here.yml")
     assert result.returncode == 2
     assert "nothing-here.yml: cannot read the file" in result.stderr
-
-
-def swap_slots_offline(cwd: Path, *args: str) -> "subprocess.CompletedProcess[str]":
-    import os
-    import subprocess
-    import sys
-
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # -- against Azure DevOps: the Pipelines preview --------------------------------------------------

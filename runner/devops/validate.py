@@ -89,12 +89,12 @@ def _pipeline_id(organization: Any, project: str, pipeline: str) -> int:
 
 
 def _check_here(path: Path, say: Callable[[str], None]) -> int:
+    from runner.pipeline_templates.errors import TemplateError
     from runner.pipeline_templates.validation import (
         PipelineValidator,
         count_stages_and_jobs,
         shipped_templates_root,
     )
-    from runner.pipeline_templates.errors import TemplateError
     from runner.pipeline_templates.yaml_text import load_yaml_file
 
     root = shipped_templates_root()

@@ -7,6 +7,7 @@ Needs the schema packages (`pip install 'swap-slots[validate]'`; the development
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
@@ -16,6 +17,7 @@ from .expander import Expander
 from .source_lines import locate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_SCHEMA_PLACE = re.compile(r"^\$(\S*): (.*)$", re.DOTALL)
 
 
 class Problem(NamedTuple):
@@ -64,8 +66,10 @@ class PipelineValidator:
             pipeline = expander.expand_pipeline(path, parameters)
         except TemplateError as error:
             return Outcome(None, [problem_of(error, path)])
+        # Without templates the expanded pipeline has the file's shape: its places have lines.
+        same_shape = not expander.files_read
         found = [
-            Problem(path, None, None, message)
+            _schema_problem(path, message, same_shape)
             for message in self._strict.problems(self._schema.as_text(pipeline))
         ]
         if not found:
@@ -74,6 +78,16 @@ class PipelineValidator:
                 for message in checks.pipeline_problems(pipeline, self._catalog, self._outputs)
             ]
         return Outcome(pipeline, found)
+
+
+def _schema_problem(path: Path, message: str, same_shape: bool) -> Problem:
+    match = _SCHEMA_PLACE.match(message)
+    if not same_shape or match is None:
+        return Problem(path, None, None, message)
+    place = locate(path, match.group(1))
+    if place is None:
+        return Problem(path, None, None, message)
+    return Problem(path, place[0], place[1], match.group(2))
 
 
 def problem_of(error: TemplateError, default_file: Path) -> Problem:
