@@ -229,7 +229,6 @@ def run_init(
         return run_setup(request, organization, say)
     except UserError as error:
         warn(f"swap-slots init: {error}")
-        warn("Nothing was changed by the step that failed; steps listed above it are done.")
         return 1
 
 
@@ -238,15 +237,21 @@ def run_setup(request: InitRequest, organization: Organization, say: Callable[[s
 
     checked = check(request, organization)
     setup = Setup(request, organization, checked)
-    if request.classic:
-        setup.steps.append(import_task_group(request.project, organization, request.dry_run))
-    else:
-        setup.environments()
-        setup.approval()
-        setup.pipeline_file()
-        if request.repository:
-            setup.pipeline()
-            setup.permissions()
+    try:
+        if request.classic:
+            setup.steps.append(import_task_group(request.project, organization, request.dry_run))
+        else:
+            setup.environments()
+            setup.approval()
+            setup.pipeline_file()
+            if request.repository:
+                setup.pipeline()
+                setup.permissions()
+    except UserError:
+        if setup.steps:
+            say(_table(request, setup.steps) + "\n\nThe next step failed; run init again once "
+                "it is fixed: what is listed above is kept.")  # fmt: skip
+        raise
     say(_table(request, setup.steps))
     say(_next(request, setup))
     return 0
