@@ -226,3 +226,19 @@ def test_classic_imports_the_shipped_task_group_once(emulator: Emulator, tmp_pat
     assert groups[0].tasks[0].display_name.startswith("Swap $(SourceSlot)")
     assert not (tmp_path / "azure-pipelines.yml").exists()
     assert devops_state(emulator)["environments"] == []
+
+
+def test_a_pipeline_file_of_your_own_is_kept(emulator: Emulator, tmp_path: Path) -> None:
+    mine = "trigger: none\nsteps:\n- script: echo mine\n"
+    (tmp_path / "azure-pipelines.yml").write_text(mine, encoding="utf-8")
+    result = swap_slots(emulator, tmp_path, *init_args(emulator))
+    assert result.returncode == 0, result.stderr
+    assert "kept: it differs from what init writes" in result.stdout
+    assert (tmp_path / "azure-pipelines.yml").read_text(encoding="utf-8") == mine
+
+
+def test_classic_refuses_options_it_would_not_use(emulator: Emulator, tmp_path: Path) -> None:
+    result = swap_slots(emulator, tmp_path, *init_args(emulator, "--classic", "--approver", ALICE))
+    assert result.returncode == 1
+    assert "drop --approver and --repository" in result.stderr
+    assert devops_changes(emulator) == []

@@ -15,7 +15,7 @@ from .pipeline_yaml import PipelineValues, pipeline_yaml
 
 SUPPORTED_SCHEMES = ("ServicePrincipal", "WorkloadIdentityFederation", "ManagedServiceIdentity")
 ENVIRONMENTS = ("staging", "production")
-CREATED, EXISTED = "created", "already existed"
+CREATED, WRITTEN, EXISTED = "created", "written", "already existed"
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _one_identity(organization: Organization, text: str) -> Identity:
 
 
 class Setup:
-    """The steps, in order; each returns what it did (or would do, in a dry run)."""
+    """The steps, in order; each records what it did (or would do, in a dry run)."""
 
     def __init__(self, request: InitRequest, organization: Organization, checked: Checked) -> None:
         self.request = request
@@ -163,18 +163,21 @@ class Setup:
         if not request.dry_run:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        self.steps.append(Step(what, "would be written" if request.dry_run else "written"))
+        self.steps.append(Step(what, "would be written" if request.dry_run else WRITTEN))
 
     def pipeline(self) -> None:
         request = self.request
         assert request.repository and self.checked.repository_id
         name = self.pipeline_name
-        existing = [p for p in self.organization.pipelines(request.project) if p.name == name]
+        pipelines = self.organization.pipelines(request.project)
+        existing = [p for p in pipelines if p.name.lower() == name.lower()]
         path_in_repository = _path_in_repository(request.yaml_path)
         what = f"pipeline '{name}' ({request.repository}: {path_in_repository})"
         if existing:
             self._pipeline_id = existing[0].id
-            self._record(what, False)
+            elsewhere = existing[0].path and existing[0].path != path_in_repository
+            result = f"{EXISTED}, with its YAML at {existing[0].path}" if elsewhere else EXISTED
+            self.steps.append(Step(what, result))
             return
         if not request.dry_run:
             created = self.organization.create_pipeline(
@@ -263,7 +266,7 @@ def _table(request: InitRequest, steps: list[Step]) -> str:
         heading += " (dry run: nothing was changed)"
     width = max(len(step.what) for step in steps) + 2
     lines = [heading, ""] + [f"  {step.what.ljust(width)}{step.result}" for step in steps]
-    if not request.dry_run and all(s.result == EXISTED for s in steps):
+    if not request.dry_run and not any(s.result in (CREATED, WRITTEN) for s in steps):
         lines += ["", "Nothing changed: everything was already set up."]
     return "\n".join(lines)
 
