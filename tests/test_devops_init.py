@@ -77,7 +77,13 @@ def test_init_creates_environments_approval_pipeline_and_permissions(
     connection = clients.get_service_endpoint_client().get_service_endpoints_by_names(
         PROJECT, [SECRET_CONNECTION]
     )[0]
-    resources = [("environment", str(e.id)) for e in environments] + [("endpoint", connection.id)]
+    github = clients.get_service_endpoint_client().get_service_endpoints_by_names(
+        PROJECT, ["github"]
+    )[0]
+    resources = [("environment", str(e.id)) for e in environments] + [
+        ("endpoint", connection.id),
+        ("endpoint", github.id),
+    ]
     for kind, resource_id in resources:
         found = permissions.get_pipeline_permissions_for_resource(PROJECT, kind, resource_id)
         assert [(p.id, p.authorized) for p in found.pipelines] == [(pipeline.id, True)]
@@ -119,7 +125,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(emulator: Emulator, tmp_pat
     result = swap_slots(emulator, tmp_path, *full_init(emulator, "--dry-run"))
     assert result.returncode == 0, result.stderr
     assert "dry run: nothing was changed" in result.stdout
-    assert result.stdout.count("would be created") == 7
+    assert result.stdout.count("would be created") == 8
     assert devops_changes(emulator) == []
     assert not (tmp_path / "azure-pipelines.yml").exists()
 

@@ -7,6 +7,7 @@ import json
 import re
 from typing import NamedTuple
 
+TEMPLATES_CONNECTION = "github"  # the GitHub connection the templates' repository resource names
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@-]*$")
 
 
@@ -32,7 +33,7 @@ resources:
   - repository: swapslots            # the alias after the @ in the template line below
     type: github
     name: swap-slots/swap-slots      # the templates' repository, or your fork or mirror of it
-    endpoint: github                 # a GitHub service connection in your project
+    endpoint: {TEMPLATES_CONNECTION}                 # a GitHub service connection in your project
     ref: refs/tags/v1                # pin a release; the templates follow SwapSlots@1
 
 stages:

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple, Optional
 from runner.errors import UserError
 
 from .organization import Endpoint, Environment, Identity, Organization
-from .pipeline_yaml import PipelineValues, pipeline_yaml
+from .pipeline_yaml import TEMPLATES_CONNECTION, PipelineValues, pipeline_yaml
 
 SUPPORTED_SCHEMES = ("ServicePrincipal", "WorkloadIdentityFederation", "ManagedServiceIdentity")
 ENVIRONMENTS = ("staging", "production")
@@ -193,6 +193,14 @@ class Setup:
             resource_id = str(environment.id) if environment is not None else None
             self._authorize(kind, f"environment '{name}'", resource_id)
         self._authorize("endpoint", f"service connection '{endpoint.name}'", endpoint.id)
+        github = self.organization.endpoint(self.request.project, TEMPLATES_CONNECTION)
+        shown = f"GitHub connection '{TEMPLATES_CONNECTION}' (the templates' repository)"
+        if github is None or github.type.lower() != "github":
+            self.steps.append(
+                Step(shown, "missing: create a GitHub service connection of that name")
+            )
+            return
+        self._authorize("endpoint", shown, github.id)
 
     def _authorize(self, kind: str, shown: str, resource_id: Optional[str]) -> None:
         what = f"pipeline may use {shown}"
