@@ -3,6 +3,8 @@ discovery first, then the calls; PATs, the job token and Entra tokens; the servi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from runner.emulator.process import Emulator
@@ -69,17 +71,16 @@ def test_an_entra_token_for_azure_devops_is_accepted_and_one_for_arm_is_not(
         connection_verify=emulator.ca_cert,
     )
 
-    def core(scope: str) -> object:
+    def core(scope: str) -> Any:
         token = {"access_token": credential.get_token(scope).token}
         connection = Connection(str(info["devops_url"]), BasicTokenAuthentication(token))
         return connection.clients_v7_1.get_core_client()
 
     devops_clients(emulator)  # trusts the emulator's CA for the client
-    assert core("499b84ac-1321-427f-aa17-267ca6975798/.default").get_project(PROJECT).name == (  # type: ignore[attr-defined]
-        PROJECT
-    )
+    devops_scope = "499b84ac-1321-427f-aa17-267ca6975798/.default"
+    assert core(devops_scope).get_project(PROJECT).name == PROJECT
     with pytest.raises(AzureDevOpsAuthenticationError):
-        core(emulator.arm_scope).get_project(PROJECT)  # type: ignore[attr-defined]
+        core(emulator.arm_scope).get_project(PROJECT)
 
 
 def test_the_job_token_may_read_but_not_create_an_environment(emulator: Emulator) -> None:
