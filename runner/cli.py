@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional
 
 from runner import __version__
 from runner.cancellation import Cancellation
@@ -40,11 +42,79 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--debug", action="store_true", help="show Azure requests (secrets hidden)")
 
     commands.add_parser("demo", help="run the demo against the local App Service emulator")
+    _add_init(commands)
+    _add_validate(commands)
 
     from runner.emulator.command import add_subcommands
 
     add_subcommands(commands)
     return parser
+
+
+def _add_init(commands: Any) -> None:
+    init = commands.add_parser(
+        "init",
+        help="set up Azure DevOps for the stage templates: environments, approval, pipeline",
+        description="Check the project, the service connection and the approvers, then create "
+        "what is missing: the staging and production environments, an approval on production, "
+        "the pipeline YAML (and with --repository the pipeline, allowed to use the environments "
+        "and the connection). Credentials: AZURE_DEVOPS_EXT_PAT, else SYSTEM_ACCESSTOKEN, else "
+        "your Azure login. A second run changes nothing.",
+    )
+    init.add_argument("--organization", required=True, help="https://dev.azure.com/ORGANIZATION")
+    init.add_argument("--project", required=True, help="the Azure DevOps project")
+    init.add_argument(
+        "--service-connection", required=True, help="the Azure Resource Manager connection"
+    )
+    init.add_argument("--app", required=True, help="the App Service name")
+    init.add_argument("--resource-group", "-g", help="the app's resource group")
+    init.add_argument("--slot", default="staging", help="the slot to deploy to (staging)")
+    init.add_argument(
+        "--approver",
+        action="append",
+        default=[],
+        dest="approvers",
+        metavar="EMAIL_OR_GROUP",
+        help="who approves the swap into production (repeatable); a group as [PROJECT]\\Group",
+    )
+    init.add_argument("--repository", help="the Azure Repos repository holding the pipeline YAML")
+    init.add_argument(
+        "--yaml-path",
+        type=Path,
+        default=Path("azure-pipelines.yml"),
+        help="where to write the pipeline YAML (azure-pipelines.yml)",
+    )
+    init.add_argument("--pipeline-name", help="the pipeline's name (APP-deploy-test-swap)")
+    init.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    init.add_argument(
+        "--classic",
+        action="store_true",
+        help="import the classic-editor task group instead of writing YAML",
+    )
+
+
+def _add_validate(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="expand a pipeline as Azure DevOps does and report its errors",
+        description="With --organization, ask Azure DevOps to expand the pipeline (Pipelines "
+        "preview; --yaml-path overrides its YAML). Without it, expand and check the file here. "
+        "Exit codes: 0 valid, 1 invalid, 2 could not ask.",
+    )
+    validate.add_argument("--organization", help="https://dev.azure.com/ORGANIZATION")
+    validate.add_argument("--project", help="the Azure DevOps project")
+    validate.add_argument("--pipeline", help="the pipeline's name or id")
+    validate.add_argument(
+        "--yaml-path", type=Path, help="the pipeline YAML (offline: azure-pipelines.yml)"
+    )
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _warn(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -71,6 +141,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 debug=args.debug,
             ),
             cancellation,
+        )
+    if args.command == "init":
+        from runner.devops.setup import InitRequest, run_init
+
+        request = InitRequest(
+            organization=args.organization,
+            project=args.project,
+            service_connection=args.service_connection,
+            app=args.app,
+            resource_group=args.resource_group,
+            slot=args.slot,
+            approvers=tuple(args.approvers),
+            repository=args.repository,
+            yaml_path=args.yaml_path,
+            pipeline_name=args.pipeline_name,
+            dry_run=args.dry_run,
+            classic=args.classic,
+        )
+        return run_init(request, os.environ, _say, _warn)
+    if args.command == "validate":
+        from runner.devops.validate import ValidateRequest, run_validate
+
+        return run_validate(
+            ValidateRequest(args.organization, args.project, args.pipeline, args.yaml_path),
+            os.environ,
+            _say,
+            _warn,
         )
     if args.command == "demo":
         from runner.demo import run_demo

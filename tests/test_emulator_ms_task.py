@@ -2,22 +2,13 @@
 as the agent runs a step of it, swaps slots on the emulator.
 
 Skipped unless SWAP_SLOTS_MS_TASK_DIR names a built task folder (one holding its task.json, the
-compiled execution target and node_modules). The task is not published on npm; build it outside
-this repository from microsoft/azure-pipelines-tasks (nothing of it is committed here):
+compiled execution target and node_modules). The task is not published on npm: build
+`Tasks/AzureAppServiceManageV0` of microsoft/azure-pipelines-tasks yourself, outside this
+repository, the way that repository documents (npm and tsc; its package.json asks for an
+azure-pipelines-tasks-azure-arm-rest newer than the newest public one, 3.272.1). Nothing of it,
+code or build script, is kept here. Then:
 
-    git clone --depth 1 --filter=blob:none --sparse \\
-        https://github.com/microsoft/azure-pipelines-tasks /somewhere/azure-pipelines-tasks
-    cd /somewhere/azure-pipelines-tasks && git sparse-checkout set Tasks/AzureAppServiceManageV0
-    cd Tasks/AzureAppServiceManageV0
-    rm -rf Tests package-lock.json      # the lock resolves from Microsoft's private feed
-    echo registry=https://registry.npmjs.org/ > .npmrc
-    # package.json asks for azure-pipelines-tasks-azure-arm-rest ^3.279.2, which is not on the
-    # public registry; the newest public one is 3.272.1:
-    npm install --no-audit --no-fund azure-pipelines-tasks-azure-arm-rest@3.272.1
-    npx tsc                            # the task's own tsconfig; compiles next to the sources
-    rm -rf node_modules/https-proxy-agent/node_modules/agent-base   # what its make.json removes
-
-    SWAP_SLOTS_MS_TASK_DIR=$PWD .venv/bin/pytest tests/test_emulator_ms_task.py
+    SWAP_SLOTS_MS_TASK_DIR=<the built task folder> .venv/bin/pytest tests/test_emulator_ms_task.py
 
 Each step runs `node <taskdir>/<Node20_1 target of its task.json>` with: INPUT_* for every input
 of the task's own task.json (its default, then the step's value), the ENDPOINT_* variables the

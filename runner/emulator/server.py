@@ -148,3 +148,4 @@ class _Exchange(BaseHTTPRequestHandler):
     do_PATCH = _handle
     do_DELETE = _handle
     do_HEAD = _handle
+    do_OPTIONS = _handle

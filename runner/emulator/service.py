@@ -15,6 +15,7 @@ from runner.emulator.appservice import AppService
 from runner.emulator.arm import Arm, is_arm_path
 from runner.emulator.certificates import Pki, ensure_pki
 from runner.emulator.control import PREFIX, Control
+from runner.emulator.devops.routes import DevOps
 from runner.emulator.entra import Entra
 from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
 from runner.emulator.publishing import PublishingRoutes
@@ -80,8 +81,10 @@ class Emulator:
         ResourceListRoutes(arm).add_routes(self._arm_routes)
         publishing.add_routes(self._arm_routes)
 
+        self._devops = DevOps(self.url, entra, settings.system_access_token, clock)
         self._control = Router()
         Control(self.platform, self.faults, self.log).add_routes(self._control)
+        self._devops.add_control_routes(self._control)
         self._sites: list[HttpsServer] = []
 
     def start(self) -> None:
@@ -131,6 +134,7 @@ class Emulator:
             "swap_seconds": self.settings.swap_seconds,
             "health_check_path": self.settings.health_check_path,
             "apps": apps,
+            **self._devops.ready_info(),
         }
 
     # -- the main server's dispatch --------------------------------------------------------------
@@ -152,7 +156,7 @@ class Emulator:
                 )
             handler, params = found
             return handler(request, params)
-        return self._public.dispatch(request) or _not_found(request)
+        return self._public.dispatch(request) or self._devops.answer(request) or _not_found(request)
 
     def _metadata(self, request: Request, params: Params) -> Response:
         return Response.json(200, cloud_metadata(self.url))

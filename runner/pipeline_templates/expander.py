@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from . import expressions
-from .errors import TemplateError
+from .errors import TemplateError, located
 from .functions import to_bool
 from .parameters import bind, read_declarations
 from .yaml_text import load_yaml_file
@@ -86,7 +86,12 @@ class Expander:
         return (scope.file.parent / path_text).resolve(), scope.repository_root
 
     def _load_template(
-        self, path: Path, repository_root: Path, given: dict[str, Any], caller: _Scope
+        self,
+        path: Path,
+        repository_root: Path,
+        given: dict[str, Any],
+        caller: _Scope,
+        where: str = "",
     ) -> Any:
         if caller.depth >= _MAX_DEPTH:
             raise TemplateError(f"{path}: templates nested more than {_MAX_DEPTH} deep")
@@ -97,7 +102,12 @@ class Expander:
         if not isinstance(document, Mapping):
             raise TemplateError(f"{path}: a template is a mapping")
         declarations = read_declarations(document.get("parameters"), str(path))
-        bound = bind(declarations, given, str(path))
+        try:
+            bound = bind(declarations, given, str(path))
+        except TemplateError as error:
+            # The service reports a parameter mismatch where the template is referenced.
+            detail = str(error).removeprefix(f"{path}: ")
+            raise TemplateError(str(error), file=caller.file, where=where, detail=detail) from None
         values = {"parameters": bound, "variables": caller.values.get("variables", {})}
         scope = _Scope(values, path, repository_root, caller.depth + 1)
         body = {key: value for key, value in document.items() if key != "parameters"}
@@ -107,9 +117,9 @@ class Expander:
         target = self._render(str(reference["template"]), scope, where)
         given = self._node(reference.get("parameters") or {}, scope, f"{where}.parameters")
         if not isinstance(given, Mapping):
-            raise TemplateError(f"{scope.file}: {where}: template parameters must be a mapping")
+            raise located(scope.file, where, "template parameters must be a mapping")
         path, repository_root = self._resolve(str(target), scope)
-        body = self._load_template(path, repository_root, dict(given), scope)
+        body = self._load_template(path, repository_root, dict(given), scope, f"{where}.parameters")
         kinds = [kind for kind in TEMPLATE_KINDS if kind in body]
         if len(kinds) != 1:
             expected = ", ".join(TEMPLATE_KINDS)
@@ -132,7 +142,7 @@ class Expander:
         try:
             return expressions.render(text, scope.values)
         except TemplateError as error:
-            raise TemplateError(f"{scope.file}: {where or '(top)'}: {error}") from None
+            raise located(scope.file, where, error.detail) from None
 
     @staticmethod
     def _directive(key: str) -> tuple[str, str]:
@@ -146,14 +156,14 @@ class Expander:
     def _loop(self, text: str, scope: _Scope, where: str) -> tuple[str, list[Any]]:
         name, keyword, collection_text = text.partition(" in ")
         if not keyword or not name.strip().isidentifier():
-            raise TemplateError(f"{scope.file}: {where}: expected 'each <name> in <collection>'")
+            raise located(scope.file, where, "expected 'each <name> in <collection>'")
         collection = self._render("${{ " + collection_text + " }}", scope, where)
         if isinstance(collection, Mapping):
             return name.strip(), [{"key": k, "value": v} for k, v in collection.items()]
         if collection is None or collection == "":
             return name.strip(), []
         if not isinstance(collection, list):
-            raise TemplateError(f"{scope.file}: {where}: 'each' needs a list or mapping")
+            raise located(scope.file, where, "'each' needs a list or mapping")
         return name.strip(), list(collection)
 
     def _branches(self, items: list[tuple[Any, Any]], scope: _Scope, where: str) -> list[Any]:
@@ -167,7 +177,7 @@ class Expander:
                 continue
             word, rest = self._directive(key)
             if word in ("elseif", "else") and open_chain is None:
-                raise TemplateError(f"{scope.file}: {where}: '{word}' without a preceding 'if'")
+                raise located(scope.file, where, f"'{word}' without a preceding 'if'")
             if word == "if":
                 open_chain = self._truth(rest, scope, where)
                 if open_chain:
@@ -245,7 +255,7 @@ class Expander:
                     continue
                 rendered = self._render(name, item_scope, where) if isinstance(name, str) else name
                 if not isinstance(rendered, str):
-                    raise TemplateError(f"{scope.file}: {where}: a key must be text: {rendered!r}")
+                    raise located(scope.file, where, f"a key must be text: {rendered!r}")
                 expanded = self._node(value, item_scope, f"{where}.{rendered}")
                 self._put(result, rendered, expanded, scope, where)
                 continue
@@ -253,7 +263,7 @@ class Expander:
             if expanded is None or expanded == "":
                 continue
             if not isinstance(expanded, Mapping):
-                raise TemplateError(f"{scope.file}: {where}: {key} must hold a mapping here")
+                raise located(scope.file, where, f"{key} must hold a mapping here")
             for name, value in expanded.items():
                 self._put(result, name, value, scope, where)
         return result
@@ -261,7 +271,7 @@ class Expander:
     @staticmethod
     def _put(result: dict[str, Any], key: str, value: Any, scope: _Scope, where: str) -> None:
         if key in result:
-            raise TemplateError(f"{scope.file}: {where}: {key!r} is already defined")
+            raise located(scope.file, where, f"{key!r} is already defined")
         result[key] = value
 
 

@@ -27,7 +27,15 @@ def load_yaml(text: str, origin: str) -> Any:
     try:
         return yaml.load(text, Loader=_StringScalarLoader)
     except yaml.YAMLError as error:
-        raise TemplateError(f"{origin}: not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        raise TemplateError(
+            f"{origin}: not valid YAML: {error}",
+            file=Path(origin),
+            line=mark.line + 1 if mark is not None else None,
+            column=mark.column + 1 if mark is not None else None,
+            detail=problem,
+        ) from None
 
 
 def load_yaml_file(path: Path) -> Any:
