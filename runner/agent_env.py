@@ -13,7 +13,14 @@ from typing import Any
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
-from runner.request import PRODUCTION, Action, SwapRequest
+from runner.request import (
+    DEFAULT_HEALTH_TIMEOUT_SECONDS,
+    DEFAULT_HEALTHY_AFTER,
+    PRODUCTION,
+    Action,
+    SafetyChecks,
+    SwapRequest,
+)
 
 DEFAULT_TIMEOUT_MINUTES = 30.0
 
@@ -79,10 +86,8 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
     action_text = env.input("Action") or Action.SWAP.value
     actions = {a.value.lower(): a for a in Action}
     if action_text.lower() not in actions:
-        raise UserError(
-            f"Action '{action_text}' is not supported by this version of the task. "
-            f"Use Action: '{Action.SWAP.value}'."
-        )
+        names = ", ".join(f"'{a.value}'" for a in Action)
+        raise UserError(f"Action '{action_text}' is not one this task knows. Use one of: {names}.")
     app = check_name("WebAppName", _required(env, "WebAppName"), "app")
     group_text = env.input("ResourceGroupName")
     group = check_name("ResourceGroupName", group_text, "resource group") if group_text else None
@@ -119,7 +124,56 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         target_slot=target,
         preserve_vnet=env.flag("PreserveVnet", default=False),
         timeout_seconds=_timeout_minutes(env) * 60,
+        checks=_safety_checks(env),
     )
+
+
+def _safety_checks(env: AgentEnvironment) -> SafetyChecks:
+    path = env.input("HealthCheckPath")
+    if path and (path.lower().startswith(("http:", "https:")) or any(c.isspace() for c in path)):
+        raise UserError(
+            f"HealthCheckPath is '{path}': give a path on the app, such as /health "
+            "(the task probes it on each slot's own address)."
+        )
+    _no_macro("HealthCheckPath", path)
+    minutes_text = env.input("HealthCheckTimeoutInMinutes")
+    minutes = DEFAULT_HEALTH_TIMEOUT_SECONDS / 60
+    if minutes_text:
+        try:
+            minutes = float(minutes_text)
+        except ValueError:
+            minutes = -1.0
+        if not 0 < minutes <= 24 * 60:
+            raise UserError(
+                f"HealthCheckTimeoutInMinutes is '{minutes_text}': give a number of minutes "
+                "between 1 and 1440 (fractions allowed)."
+            )
+    after_text = env.input("HealthyAfter")
+    healthy_after = DEFAULT_HEALTHY_AFTER
+    if after_text:
+        healthy_after = int(after_text) if after_text.isdigit() else 0
+        if not 1 <= healthy_after <= 100:
+            raise UserError(
+                f"HealthyAfter is '{after_text}': give how many healthy answers in a row "
+                "are needed, from 1 to 100."
+            )
+    version = env.input("ExpectedVersion")
+    _no_macro("ExpectedVersion", version)
+    return SafetyChecks(
+        health_check_path=("/" + path.lstrip("/")) if path else None,
+        health_timeout_seconds=minutes * 60,
+        healthy_after=healthy_after,
+        expected_version=version or None,
+        rollback_on_failure=env.flag("RollbackOnFailure", default=True),
+    )
+
+
+def _no_macro(name: str, value: str) -> None:
+    if "$(" in value:
+        raise UserError(
+            f"{name} is '{value}': the pipeline variable in it was not defined, so the agent "
+            "passed it unexpanded. Define the variable or fix its name."
+        )
 
 
 def _timeout_minutes(env: AgentEnvironment) -> float:

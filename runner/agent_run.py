@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from typing import Optional, TextIO
 
 from runner.agent_env import read_agent_task, secrets_in
+from runner.app_report import AppReport
 from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
-from runner.swap import Outcome, SwapPlan, SwapResult, describe_plan, plan_swap, swap_slots
+from runner.release import release
+from runner.swap import Outcome, SwapPlan, describe_plan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
 
@@ -39,13 +41,13 @@ def run_agent_task(
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         plan = plan_swap(task.request, web_apps, log)
         describe_plan(plan, log)
-        result = swap_slots(plan, web_apps, log, cancellation)
+        result = release(plan, web_apps, log, cancellation)
     except UserError as error:
-        result = SwapResult(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
+        result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
     except AzureCallError as error:
-        result = SwapResult(Outcome.NOT_STARTED, f"{error}. Nothing was changed in Azure.")
+        result = AppReport(Outcome.NOT_STARTED, f"{error}. Nothing was changed in Azure.")
     except (StopNow, KeyboardInterrupt):
-        result = SwapResult(
+        result = AppReport(
             Outcome.CANCELED, "Canceled before the swap was sent: nothing was changed in Azure."
         )
     except Exception as error:  # the log must still end with one clear line and a result
@@ -60,7 +62,7 @@ def run_agent_task(
         log.complete(TaskResult.FAILED, f"Unexpected error: {type(error).__name__}")
         return 1
     cancellation.stop_raising()
-    return report(log, result, plan, temp_dir, cancellation.requested.is_set())
+    return report(log, result, temp_dir, cancellation.requested.is_set())
 
 
 class _LogHandler(logging.Handler):

@@ -83,10 +83,15 @@ def slot_differences(source: SlotRef, target_slot: str, preserve_vnet: bool) -> 
 
 
 def apply_slot_config(source: SlotRef, target_slot: str, preserve_vnet: bool) -> HttpRequest:
-    """Phase one of a swap with preview: the source restarts with the target's sticky settings."""
-    path, named = _slot_pair(source, target_slot)
+    """Phase one of a swap with preview: the source restarts with the target's sticky settings.
+
+    Always sent on the source slot, naming the target (`production` included), as the Azure CLI
+    and Microsoft's task send it: on the site it would name production as the slot to prepare.
+    """
     return _arm(
-        "POST", path + "/applySlotConfig", {"targetSlot": named, "preserveVnet": preserve_vnet}
+        "POST",
+        slot_path(source) + "/applySlotConfig",
+        {"targetSlot": target_slot, "preserveVnet": preserve_vnet},
     )
 
 

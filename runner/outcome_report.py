@@ -1,13 +1,15 @@
-"""Turns a swap's result into what the pipeline shows: outputs, summary, task result."""
+"""Turns an app's report into what the pipeline shows: outputs, summary, task result."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from typing import Optional
 
+from runner.app_report import AppReport
 from runner.pipeline_log import PipelineLog, TaskResult
-from runner.swap import Outcome, SwapPlan, SwapResult
+from runner.swap import Outcome
 
 _RESULTS = {
     Outcome.SWAPPED: TaskResult.SUCCEEDED,
@@ -15,51 +17,52 @@ _RESULTS = {
     Outcome.NOT_STARTED: TaskResult.FAILED,
     Outcome.CANCELED: TaskResult.CANCELED,
     Outcome.UNFINISHED: TaskResult.FAILED,
+    Outcome.UNVERIFIED: TaskResult.FAILED,
+    Outcome.VERIFICATION_FAILED: TaskResult.FAILED,
+    Outcome.ROLLED_BACK: TaskResult.FAILED,
+    Outcome.ROLLBACK_FAILED: TaskResult.FAILED,
+    Outcome.ROLLBACK_UNFINISHED: TaskResult.FAILED,
+    Outcome.PREVIEW_STARTED: TaskResult.SUCCEEDED,
+    Outcome.PREVIEW_CANCELED: TaskResult.SUCCEEDED,
 }
+# Stopped by the agent: these end the step as Canceled rather than Failed.
+_CANCELABLE = (Outcome.UNFINISHED, Outcome.UNVERIFIED, Outcome.ROLLBACK_UNFINISHED)
 
 
-def report(
-    log: PipelineLog,
-    result: SwapResult,
-    plan: Optional[SwapPlan],
-    temp_dir: str,
-    canceled: bool,
-) -> int:
+def task_result(result: AppReport, canceled: bool) -> TaskResult:
+    outcome = result.outcome
+    if canceled and (outcome in _CANCELABLE or result.failed):
+        return TaskResult.CANCELED
+    if result.failed and _RESULTS[outcome] is TaskResult.SUCCEEDED:
+        return TaskResult.FAILED
+    return _RESULTS[outcome]
+
+
+def report(log: PipelineLog, result: AppReport, temp_dir: str, canceled: bool) -> int:
     """Writes outputs, the run summary and `task.complete`; returns the exit code."""
     log.set_output("SwapOutcome", result.outcome.value)
     if result.production_url:
         log.set_output("ProductionUrl", result.production_url)
     if result.source_url:
         log.set_output("SourceSlotUrl", result.source_url)
-    if plan is not None and temp_dir:
-        _upload_summary(log, result, plan, temp_dir)
-    task_result = _RESULTS[result.outcome]
-    if canceled and result.outcome is Outcome.UNFINISHED:
-        task_result = TaskResult.CANCELED
-    if task_result is TaskResult.SUCCEEDED:
+    if result.app and temp_dir:
+        upload_summary(log, [result], temp_dir)
+    outcome = task_result(result, canceled)
+    if outcome is TaskResult.SUCCEEDED:
         log.info(result.message)
         if log.issues:
-            task_result = TaskResult.SUCCEEDED_WITH_ISSUES
+            outcome = TaskResult.SUCCEEDED_WITH_ISSUES
     else:
         log.error(result.message)
-    log.complete(task_result, result.message)
-    return 0 if task_result in (TaskResult.SUCCEEDED, TaskResult.SUCCEEDED_WITH_ISSUES) else 1
+    log.complete(outcome, result.message)
+    return 0 if outcome in (TaskResult.SUCCEEDED, TaskResult.SUCCEEDED_WITH_ISSUES) else 1
 
 
-def _upload_summary(log: PipelineLog, result: SwapResult, plan: SwapPlan, temp_dir: str) -> None:
-    source, target = plan.source.ref, plan.target.ref
-    lines = [
-        f"### Swap Slots: {result.outcome.value}",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| App Service | `{source.app}` (resource group `{source.resource_group}`) |",
-        f"| Swap | `{source.slot}` → `{target.slot}` |",
-        f"| Production | {result.production_url} |",
-        "",
-        result.message,
-        "",
-    ]
+def upload_summary(log: PipelineLog, results: Sequence[AppReport], temp_dir: str) -> None:
+    """The run's summary page: one section per app."""
+    lines: list[str] = []
+    for result in results:
+        lines += summary_lines(result)
     path = os.path.join(temp_dir, f"swap-slots-{uuid.uuid4().hex[:8]}.md")
     try:
         with open(path, "w", encoding="utf-8") as summary:
@@ -68,3 +71,39 @@ def _upload_summary(log: PipelineLog, result: SwapResult, plan: SwapPlan, temp_d
         log.debug(f"Could not write the run summary: {error}")
         return
     log.upload_summary(path)
+
+
+def summary_lines(result: AppReport) -> list[str]:
+    lines = [
+        f"### Swap Slots: `{result.app}` — {result.outcome.value}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| App Service | `{result.app}` (resource group `{result.resource_group}`) |",
+        f"| Swap | `{result.source_slot}` → `{result.target_slot}` |",
+        f"| Production | {result.production_url} |",
+        f"| Swap | {_seconds(result.swap_seconds)} |",
+        f"| Swap back | {_seconds(result.rollback_seconds)} |",
+        "",
+    ]
+    if result.before or result.after:
+        before = {v.slot: v.served for v in result.before}
+        after = {v.slot: v.served for v in result.after}
+        lines += ["| Slot | Before | After |", "|---|---|---|"]
+        for slot in dict.fromkeys([*before, *after]):
+            lines.append(f"| `{slot}` | {before.get(slot, '—')} | {after.get(slot, '—')} |")
+        lines.append("")
+    if result.checks:
+        lines += ["| Health check | URL | Result | Probes | Time |", "|---|---|---|---|---|"]
+        for check in result.checks:
+            verdict = "passed" if check.passed else ("canceled" if check.canceled else "failed")
+            lines.append(
+                f"| {check.label} | {check.url} | {verdict}: {check.last_answer()} | "
+                f"{check.probes} | {check.seconds:.1f} s |"
+            )
+        lines.append("")
+    return [*lines, result.message.replace("|", "\\|"), ""]
+
+
+def _seconds(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.1f} s"

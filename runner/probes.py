@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Optional
 
 import requests
 
 VERSION_HEADER = "X-App-Version"
+EXCERPT_CHARACTERS = 200
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,12 @@ class Probe:
     status: int  # 0 when no HTTP answer came
     version: Optional[str]
     error: str = ""
+    body_excerpt: str = ""  # the start of the body of an answer that is not 2xx
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
     def describe(self) -> str:
         if self.status == 0:
@@ -30,10 +38,12 @@ _session = requests.Session()
 
 def probe_slot(url: str, timeout: float = 5.0) -> Probe:
     """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version` field."""
+    started = time.monotonic()
     try:
         response = _session.get(url, timeout=timeout, allow_redirects=True)
     except requests.RequestException as error:
-        return Probe(url, 0, None, type(error).__name__)
+        return Probe(url, 0, None, type(error).__name__, seconds=time.monotonic() - started)
+    seconds = time.monotonic() - started
     version = response.headers.get(VERSION_HEADER)
     if version is None and "json" in response.headers.get("Content-Type", ""):
         try:
@@ -42,4 +52,12 @@ def probe_slot(url: str, timeout: float = 5.0) -> Probe:
             body = None
         if isinstance(body, dict) and body.get("version") is not None:
             version = str(body["version"])
-    return Probe(url, response.status_code, version)
+    excerpt = "" if 200 <= response.status_code < 300 else _excerpt(response.text)
+    return Probe(url, response.status_code, version, body_excerpt=excerpt, seconds=seconds)
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= EXCERPT_CHARACTERS:
+        return flat
+    return flat[:EXCERPT_CHARACTERS] + "..."

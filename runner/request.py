@@ -10,9 +10,30 @@ PRODUCTION = "production"
 
 
 class Action(Enum):
-    """The task's `Action` input. Only the swap exists today; preview and cancel come later."""
+    """The task's `Action` input, with the values Microsoft's AzureAppServiceManage@0 uses."""
 
     SWAP = "Swap Slots"
+    START_PREVIEW = "Start Swap With Preview"
+    COMPLETE_PREVIEW = "Complete Swap"
+    CANCEL_PREVIEW = "Cancel Swap"
+
+
+DEFAULT_HEALTH_TIMEOUT_SECONDS = 5 * 60.0
+DEFAULT_HEALTHY_AFTER = 3
+
+
+@dataclass(frozen=True)
+class SafetyChecks:
+    """The health gate before a swap, the verification after it, and the swap back.
+
+    `health_check_path` None: use the app's own `healthCheckPath` (site config), if any.
+    """
+
+    health_check_path: Optional[str] = None
+    health_timeout_seconds: float = DEFAULT_HEALTH_TIMEOUT_SECONDS
+    healthy_after: int = DEFAULT_HEALTHY_AFTER
+    expected_version: Optional[str] = None
+    rollback_on_failure: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class SwapRequest:
     target_slot: str
     preserve_vnet: bool
     timeout_seconds: float = 30 * 60
+    checks: SafetyChecks = SafetyChecks()
 
     @property
     def with_production(self) -> bool:

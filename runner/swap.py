@@ -14,7 +14,7 @@ from typing import Optional
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
 from runner.probes import Probe, probe_slot
-from runner.request import PRODUCTION, SlotRef, SwapRequest
+from runner.request import PRODUCTION, Action, SlotRef, SwapRequest
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
 from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
 
@@ -30,6 +30,13 @@ class Outcome(Enum):
     NOT_STARTED = "NotStarted"  # stopped before the swap was sent: nothing changed
     CANCELED = "Canceled"  # canceled before the swap was sent: nothing changed
     UNFINISHED = "Unfinished"  # the task stopped while Azure was still swapping
+    UNVERIFIED = "Unverified"  # swapped; the task stopped before production was verified
+    VERIFICATION_FAILED = "VerificationFailed"  # swapped; production failed; no swap back asked
+    ROLLED_BACK = "RolledBack"  # swapped, production failed, swapped back: the old version is live
+    ROLLBACK_FAILED = "RollbackFailed"  # swapped, production failed, Azure did not swap back
+    ROLLBACK_UNFINISHED = "RollbackUnfinished"  # the task stopped while Azure was swapping back
+    PREVIEW_STARTED = "PreviewStarted"  # swap with preview, phase 1 done: the source is prepared
+    PREVIEW_CANCELED = "PreviewCanceled"  # the source slot's own settings are back
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class SwapResult:
     message: str
     production_url: str = ""
     source_url: str = ""
+    seconds: Optional[float] = None  # from sending the swap to learning how it ended
+    before: tuple[Probe, ...] = ()  # what the target, then the source, served before the swap
+    after: tuple[Probe, ...] = ()  # ... and when the swap ended
 
 
 def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
@@ -86,13 +96,31 @@ def describe_plan(plan: SwapPlan, log: Log) -> None:
         log.info(f"Source URL:     {plan.source.url}")
         log.info(f"Target URL:     {plan.target.url}")
         log.info(f"Timeout:        {plan.request.timeout_seconds / 60:g} min")
+        if plan.request.action is not Action.SWAP:
+            log.info(f"Action:         {plan.request.action.value}")
+        checks = plan.request.checks
+        path = checks.health_check_path or "the app's healthCheckPath, if it has one"
+        log.info(
+            f"Health checks:  {path}; {checks.healthy_after} healthy in a row within "
+            f"{checks.health_timeout_seconds / 60:g} min"
+        )
+        log.info(f"Expected:       version {checks.expected_version or '(any)'}")
+        rollback = "on failed verification" if checks.rollback_on_failure else "off"
+        log.info(f"Swap back:      {rollback}")
 
 
 def swap_slots(
-    plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation
+    plan: SwapPlan,
+    web_apps: WebApps,
+    log: Log,
+    cancellation: Cancellation,
+    swap_back: bool = False,
 ) -> SwapResult:
-    """Sends the swap and waits for Azure to finish it, within the request's timeout."""
-    run = _SwapRun(plan, web_apps, log, cancellation)
+    """Sends the swap and waits for Azure to finish it, within the request's timeout.
+
+    `swap_back`: the same two slots again, to put back what was live before (the words change).
+    """
+    run = _SwapRun(plan, web_apps, log, cancellation, "swap back" if swap_back else "swap")
     try:
         return run.execute()
     except StopNow:
@@ -103,8 +131,9 @@ def swap_slots(
 
 class _SwapRun:
     def __init__(
-        self, plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation
+        self, plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation, noun: str
     ) -> None:
+        self.noun = noun
         self.plan = plan
         self.web_apps = web_apps
         self.log = log
@@ -114,6 +143,8 @@ class _SwapRun:
         self.started_at = 0.0
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._before: list[Future[Probe]] = []
+        self.before: tuple[Probe, ...] = ()
+        self.after: tuple[Probe, ...] = ()
 
     @property
     def source(self) -> SlotState:
@@ -124,15 +155,29 @@ class _SwapRun:
         return self.plan.target
 
     def result(self, outcome: Outcome, message: str) -> SwapResult:
-        return SwapResult(outcome, message, self.plan.production_url, self.source.url)
+        seconds = time.monotonic() - self.started_at if self.started_at else None
+        return SwapResult(
+            outcome,
+            message,
+            self.plan.production_url,
+            self.source.url,
+            seconds,
+            self.before,
+            self.after,
+        )
 
     def execute(self) -> SwapResult:
         if self.cancellation.requested.is_set():
             return self.result(
-                Outcome.CANCELED, "Canceled before the swap was sent: nothing changed."
+                Outcome.CANCELED, f"Canceled before the {self.noun} was sent: nothing changed."
             )
         source, target = self.source.ref, self.target.ref
-        self.log.info(f"Swapping '{source.slot}' into '{target.slot}' of '{source.app}'...")
+        if self.noun == "swap back":
+            self.log.info(
+                f"Swapping back: '{source.slot}' with '{target.slot}' of '{source.app}'..."
+            )
+        else:
+            self.log.info(f"Swapping '{source.slot}' into '{target.slot}' of '{source.app}'...")
         self.started_at = time.monotonic()
         self.sending = True
         try:
@@ -149,7 +194,7 @@ class _SwapRun:
             return self.result(
                 Outcome.CANCELED,
                 f"Canceled ({self.cancellation.signal_name}) "
-                "before the swap was sent: nothing changed.",
+                f"before the {self.noun} was sent: nothing changed.",
             )
         except SwapFailed as error:
             return self.failed(str(error))
@@ -196,7 +241,9 @@ class _SwapRun:
                 delay = min(delay, 1.0)
             now = time.monotonic()
             if now >= next_progress:
-                self.log.info(f"Still swapping after {now - self.started_at:.0f} s...")
+                self.log.info(
+                    f"{self.noun.capitalize()} still running after {now - self.started_at:.0f} s..."
+                )
                 percent = int(100 * (now - self.started_at) / self.plan.request.timeout_seconds)
                 self.log.progress(min(percent, 99), "Swapping slots")
                 next_progress = now + PROGRESS_EVERY_SECONDS
@@ -217,7 +264,7 @@ class _SwapRun:
     def swapped(self) -> SwapResult:
         seconds = time.monotonic() - self.started_at
         source, target = self.source.ref, self.target.ref
-        self.log.info(f"Swap completed in {seconds:.1f} s.")
+        self.log.info(f"{self.noun.capitalize()} completed in {seconds:.1f} s.")
         after = self.report_versions("After the swap")
         message = (
             f"Swapped '{source.slot}' into '{target.slot}' of '{source.app}' "
@@ -257,11 +304,13 @@ class _SwapRun:
         stopped = f"Stopped ({self.cancellation.signal_name})"
         if not self.sending:
             return self.result(
-                Outcome.CANCELED, f"{stopped} before the swap was sent: nothing changed in Azure."
+                Outcome.CANCELED,
+                f"{stopped} before the {self.noun} was sent: nothing changed in Azure.",
             )
         if not self.sent:
             return self.unfinished(
-                f"{stopped} while the swap request was being sent (Azure may have started the swap)"
+                f"{stopped} while the {self.noun} request was being sent "
+                f"(Azure may have started the {self.noun})"
             )
         return self.unfinished(stopped)
 
@@ -275,6 +324,7 @@ class _SwapRun:
         except RuntimeError:  # pool shut down
             return ""
         slots = (self.target, self.source)
+        self.after = tuple(probes)
         self.log_before()
         parts = []
         for slot, probe in zip(slots, probes):
@@ -287,6 +337,7 @@ class _SwapRun:
         if self._before and all(f.done() for f in self._before):
             probes = [f.result() for f in self._before]
             self._before = []
+            self.before = tuple(probes)
             self.log.info(
                 "Before the swap: "
                 + "; ".join(

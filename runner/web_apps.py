@@ -30,6 +30,7 @@ __all__ = [
     "LastSwap",
     "PollResult",
     "PollState",
+    "SettingDifference",
     "SlotState",
     "StartedSwap",
     "WebApps",
@@ -53,6 +54,7 @@ class SlotState:
     host_name: str
     state: str
     last_swap: Optional[LastSwap]
+    target_swap_slot: str = ""  # set while a swap with preview of this slot is prepared
 
     @property
     def url(self) -> str:
@@ -78,6 +80,20 @@ class PollResult:
     state: PollState
     retry_after: Optional[float] = None
     message: str = ""
+
+
+@dataclass(frozen=True)
+class SettingDifference:
+    """One setting a swap would change (`slotsdiffs`). Values are never kept: they may be secret."""
+
+    setting_type: str  # AppSetting, ConnectionString, ...
+    name: str
+    swapped: bool  # False: a slot (sticky) setting, which stays with its slot
+
+    def describe(self) -> str:
+        kind = "connection string" if self.setting_type == "ConnectionString" else "app setting"
+        rule = "moves with the swap" if self.swapped else "slot setting, stays with its slot"
+        return f"{kind} {self.name}: {rule}"
 
 
 class WebApps:
@@ -152,6 +168,53 @@ class WebApps:
             f"'{ref.resource_group}', {where}). Its slots: {known}. Check the slot name."
         )
 
+    def health_check_path(self, ref: SlotRef) -> Optional[str]:
+        """The slot's own `healthCheckPath` (site config), or None."""
+        config = self.arm.send_json(
+            f"reading the site config of '{ref}'", requests_to.get_web_config(ref)
+        )
+        properties = config.get("properties") or {}
+        path = properties.get("healthCheckPath") if isinstance(properties, dict) else None
+        return str(path) if path else None
+
+    def slot_differences(
+        self, source: SlotRef, target_slot: str, preserve_vnet: bool
+    ) -> list[SettingDifference]:
+        items = self.arm.send_paged(
+            f"listing what a swap of '{source.slot}' with '{target_slot}' changes",
+            requests_to.slot_differences(source, target_slot, preserve_vnet),
+        )
+        found = []
+        for item in items:
+            properties = item.get("properties") or {}
+            if isinstance(properties, dict):
+                found.append(
+                    SettingDifference(
+                        str(properties.get("settingType") or ""),
+                        str(properties.get("settingName") or ""),
+                        str(properties.get("diffRule") or "") != "SettingsNotSwapped",
+                    )
+                )
+        return found
+
+    # --- swap with preview ------------------------------------------------------------------
+
+    def apply_slot_config(self, source: SlotRef, target_slot: str, preserve_vnet: bool) -> None:
+        """Swap with preview, phase 1: `source` restarts with `target_slot`'s slot settings."""
+        self.arm.send(
+            f"applying the settings of '{target_slot}' to '{source}' (swap with preview)",
+            requests_to.apply_slot_config(source, target_slot, preserve_vnet),
+            retry_total=0,
+        )
+
+    def reset_slot_config(self, ref: SlotRef) -> None:
+        """Cancels a swap with preview: `ref` (the source slot) gets its own settings back."""
+        self.arm.send(
+            f"resetting the settings of '{ref}' (canceling the swap with preview)",
+            requests_to.reset_slot_config(ref),
+            retry_total=0,
+        )
+
     # --- the swap -------------------------------------------------------------------------
 
     def start_swap(self, source: SlotRef, target_slot: str, preserve_vnet: bool) -> StartedSwap:
@@ -214,4 +277,5 @@ def _slot_state(ref: SlotRef, site: dict[str, Any]) -> SlotState:
         host_name=str(properties.get("defaultHostName") or ""),
         state=str(properties.get("state") or ""),
         last_swap=last,
+        target_swap_slot=str(properties.get("targetSwapSlot") or ""),
     )

@@ -159,8 +159,8 @@ CASES: dict[str, tuple[Callable[[Emulator], Any], Callable[[WebSiteManagementCli
     ),
     "apply production's settings (preview)": (
         lambda e: build.apply_slot_config(slot("staging", e), "production", False),
-        lambda c: c.web_apps.apply_slot_config_to_production(
-            GROUP, APP, CsmSlotEntity(target_slot="staging", preserve_vnet=False)
+        lambda c: c.web_apps.apply_slot_configuration_slot(
+            GROUP, APP, "staging", CsmSlotEntity(target_slot="production", preserve_vnet=False)
         ),
     ),
     "apply another slot's settings (preview)": (

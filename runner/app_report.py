@@ -1,0 +1,83 @@
+"""What happened to one app in a run: the record the outputs, the log's last line and the run
+summary are written from. A run over several apps keeps one per app."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional
+
+from runner.health_gate import HealthCheck
+from runner.probes import Probe, probe_slot
+from runner.swap import Outcome, SwapPlan
+
+
+@dataclass(frozen=True)
+class SlotVersion:
+    slot: str
+    served: str  # "version v2 (HTTP 200)", "no answer (ConnectTimeout)", ...
+
+    @staticmethod
+    def of(slot: str, probe: Probe) -> SlotVersion:
+        return SlotVersion(slot, probe.describe())
+
+
+@dataclass(frozen=True)
+class AppReport:
+    outcome: Outcome
+    message: str
+    app: str = ""
+    resource_group: str = ""
+    source_slot: str = ""
+    target_slot: str = ""
+    production_url: str = ""
+    source_url: str = ""
+    before: tuple[SlotVersion, ...] = ()
+    after: tuple[SlotVersion, ...] = ()
+    checks: tuple[HealthCheck, ...] = ()
+    swap_seconds: Optional[float] = None
+    rollback_seconds: Optional[float] = None
+    failed: bool = False  # the step fails even though the outcome alone would not say so
+
+
+def report_for(
+    plan: SwapPlan,
+    outcome: Outcome,
+    message: str,
+    before: tuple[SlotVersion, ...] = (),
+    after: tuple[SlotVersion, ...] = (),
+    checks: tuple[HealthCheck, ...] = (),
+    swap_seconds: Optional[float] = None,
+    rollback_seconds: Optional[float] = None,
+    failed: bool = False,
+) -> AppReport:
+    source, target = plan.source.ref, plan.target.ref
+    return AppReport(
+        outcome,
+        message,
+        source.app,
+        source.resource_group,
+        source.slot,
+        target.slot,
+        plan.production_url,
+        plan.source.url,
+        before,
+        after,
+        checks,
+        swap_seconds,
+        rollback_seconds,
+        failed,
+    )
+
+
+def versions_now(plan: SwapPlan, timeout: float = 5.0) -> tuple[SlotVersion, ...]:
+    """What the target, then the source, serve now (probed together)."""
+    slots = (plan.target, plan.source)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        probes = list(pool.map(lambda slot: probe_slot(slot.url, timeout), slots))
+    return tuple(SlotVersion.of(slot.ref.slot, probe) for slot, probe in zip(slots, probes))
+
+
+def sentence(versions: tuple[SlotVersion, ...]) -> str:
+    """'production' serves version v1 (HTTP 200); 'staging' serves ..."""
+    return "; ".join(f"'{v.slot}' serves {v.served}" for v in versions) + "."

@@ -1,0 +1,212 @@
+"""One app's release, as the request's action asks: gate, swap, verify, swap back when
+production is wrong; or the steps of a swap with preview.
+
+Whatever happens, the report says what Azure did and what each slot serves at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
+from runner.cancellation import Cancellation, StopNow
+from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
+from runner.log import Log
+from runner.preview import cancel_preview, show_differences, start_preview
+from runner.request import Action
+from runner.rollback import swap_back
+from runner.swap import Outcome, SwapPlan, SwapResult, swap_slots
+from runner.web_apps import AzureCallError, WebApps
+
+
+def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:
+    action = plan.request.action
+    if action is Action.CANCEL_PREVIEW:
+        return cancel_preview(plan, web_apps, log)
+    rules = health_rules(plan, web_apps, log)
+    if action is Action.START_PREVIEW:
+        return start_preview(plan, rules, web_apps, log, cancellation)
+    if action is Action.COMPLETE_PREVIEW and not plan.source.target_swap_slot:
+        log.warning(
+            f"No swap with preview is prepared on '{plan.source.ref}': Complete Swap swaps "
+            "the slots now, as Swap Slots does."
+        )
+    run = _Release(plan, rules, web_apps, log, cancellation)
+    try:
+        return run.execute()
+    except StopNow:
+        cancellation.stop_raising()
+        return run.stopped()
+
+
+def health_rules(plan: SwapPlan, web_apps: WebApps, log: Log) -> HealthRules:
+    """The request's checks, with the app's own `healthCheckPath` when HealthCheckPath is empty."""
+    checks = plan.request.checks
+    configured: Optional[str] = None
+    if checks.health_check_path is None:
+        for slot in (plan.target, plan.source):
+            try:
+                configured = web_apps.health_check_path(slot.ref)
+            except AzureCallError as error:
+                log.info(f"Could not read the health check path of '{slot.ref}': {error}")
+            if configured:
+                break
+    return resolve_rules(checks, configured)
+
+
+class _Release:
+    def __init__(
+        self,
+        plan: SwapPlan,
+        rules: HealthRules,
+        web_apps: WebApps,
+        log: Log,
+        cancellation: Cancellation,
+    ) -> None:
+        self.plan = plan
+        self.rules = rules
+        self.web_apps = web_apps
+        self.log = log
+        self.cancellation = cancellation
+        self.checks: list[HealthCheck] = []
+        self.swap: Optional[SwapResult] = None
+        self.before: tuple[SlotVersion, ...] = ()
+
+    @property
+    def target(self) -> str:
+        return self.plan.target.ref.slot
+
+    def execute(self) -> AppReport:
+        show_differences(self.plan, self.web_apps, self.log)
+        if not self.gate():
+            return self.finish(
+                Outcome.NOT_STARTED,
+                f"The health gate stopped the swap: '{self.plan.source.ref.slot}' "
+                f"({self.checks[-1].url}) {self.checks[-1].summary()}. No swap was sent.",
+            )
+        swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
+        self.swap = swap
+        self.before = tuple(
+            SlotVersion.of(s.ref.slot, p)
+            for s, p in zip((self.plan.target, self.plan.source), swap.before)
+        )
+        if swap.outcome is not Outcome.SWAPPED:
+            return self.finish(swap.outcome, swap.message, final_probe=False)
+        return self.verify()
+
+    def gate(self) -> bool:
+        source = self.plan.source
+        with self.log.group(f"Health gate: '{source.ref.slot}'"):
+            if not self.rules.checks_anything:
+                self.log.info(
+                    "No health gate ran: HealthCheckPath is empty, the app has no "
+                    "healthCheckPath in its site config, and ExpectedVersion is empty."
+                )
+                return True
+            check = wait_until_healthy(
+                f"gate: {source.ref.slot}", source.url, self.rules, self.cancellation, self.log
+            )
+            self.checks.append(check)
+            self.log.info(f"Health gate {check.summary()}.")
+        return check.passed
+
+    def verify(self) -> AppReport:
+        assert self.swap is not None
+        swapped = self.swap.message
+        if not self.rules.checks_anything:
+            self.log.info(
+                "Nothing to verify after the swap: no health check path and no ExpectedVersion."
+            )
+            return self.finish(Outcome.SWAPPED, swapped, final_probe=False)
+        with self.log.group(f"Verification: '{self.target}'"):
+            check = wait_until_healthy(
+                f"verify: {self.target}",
+                self.plan.target.url,
+                self.rules,
+                self.cancellation,
+                self.log,
+            )
+            self.checks.append(check)
+            self.log.info(f"Verification {check.summary()}.")
+        if check.passed:
+            return self.finish(
+                Outcome.SWAPPED, f"{swapped} '{self.target}' verified.", final_probe=False
+            )
+        failed = f"'{self.target}' failed verification after the swap: {check.summary()}."
+        if check.canceled:
+            return self.finish(
+                Outcome.UNVERIFIED,
+                f"{swapped} Canceled ({self.cancellation.signal_name}) while verifying "
+                f"'{self.target}': it was not verified and no swap back was started.",
+            )
+        if not self.plan.request.checks.rollback_on_failure:
+            return self.finish(
+                Outcome.VERIFICATION_FAILED,
+                f"{failed} RollbackOnFailure is false, so the slots stay swapped.",
+            )
+        self.log.warning(f"{failed} Swapping back.")
+        with self.log.group("Swap back"):
+            rollback = swap_back(self.plan, self.rules, self.web_apps, self.log, self.cancellation)
+        if rollback.check is not None:
+            self.checks.append(rollback.check)
+        what = {
+            Outcome.ROLLED_BACK: "The previous version is live again.",
+            Outcome.ROLLBACK_FAILED: f"The swap back did not happen: '{self.target}' still runs "
+            "the new version that failed. Swap the slots back yourself.",
+            Outcome.ROLLBACK_UNFINISHED: "The swap back was still running in Azure when the task "
+            "stopped: Azure finishes or reverts it on its own. Do not start another swap until "
+            "it ends.",
+        }[rollback.outcome]
+        return self.finish(
+            rollback.outcome,
+            f"{failed} {rollback.message} {what}",
+            rollback_seconds=rollback.seconds,
+        )
+
+    def stopped(self) -> AppReport:
+        """SIGTERM outside a swap (the swap's own run reports itself)."""
+        name = self.cancellation.signal_name
+        if self.swap is None:
+            return self.finish(
+                Outcome.CANCELED,
+                f"Stopped ({name}) before the swap was sent: nothing changed in Azure.",
+                timeout=1.0,
+            )
+        return self.finish(
+            Outcome.UNVERIFIED,
+            f"{self.swap.message} Stopped ({name}) before '{self.target}' was verified; "
+            "no swap back was started.",
+            timeout=1.0,
+        )
+
+    def finish(
+        self,
+        outcome: Outcome,
+        message: str,
+        final_probe: bool = True,
+        rollback_seconds: Optional[float] = None,
+        timeout: float = 5.0,
+    ) -> AppReport:
+        """The report, ending with what each slot serves now (from the swap's own last look, or
+        probed again)."""
+        swap = self.swap
+        if not final_probe and swap is not None and swap.after:
+            after = tuple(
+                SlotVersion.of(s.ref.slot, p)
+                for s, p in zip((self.plan.target, self.plan.source), swap.after)
+            )
+        else:
+            if self.cancellation.requested.is_set():
+                timeout = 1.0
+            after = versions_now(self.plan, timeout)
+            message = f"{message} Now {sentence(after)}"
+        return report_for(
+            self.plan,
+            outcome,
+            message,
+            before=self.before,
+            after=after,
+            checks=tuple(self.checks),
+            swap_seconds=swap.seconds if swap else None,
+            rollback_seconds=rollback_seconds,
+        )
