@@ -25,8 +25,38 @@ def build_parser() -> argparse.ArgumentParser:
         "swap",
         help="swap a slot into production (or into another slot)",
         description="Swap slots with your Azure login (DefaultAzureCredential: environment, "
-        "managed identity, Azure CLI, ...).",
+        "managed identity, Azure CLI, ...): health gate, swap, verification, swap back when "
+        "the target fails it.",
     )
+    _add_swap_arguments(swap)
+    preview = commands.add_parser(
+        "preview",
+        help="swap with preview: start, complete or cancel",
+        description="Start: give the source slot the target's slot settings and run the health "
+        "gate on it. Complete: swap (with every check of `swap`). Cancel: reset the source "
+        "slot's own settings.",
+    )
+    preview.add_argument("step", choices=sorted(PREVIEW_STEPS), help="which step of the preview")
+    _add_swap_arguments(preview)
+
+    commands.add_parser("demo", help="run the demo against the local App Service emulator")
+    _add_init(commands)
+    _add_validate(commands)
+
+    from runner.emulator.command import add_subcommands
+
+    add_subcommands(commands)
+    return parser
+
+
+PREVIEW_STEPS = {
+    "start": "Start Swap With Preview",
+    "complete": "Complete Swap",
+    "cancel": "Cancel Swap",
+}
+
+
+def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
     swap.add_argument("--app", required=True, help="the App Service name")
     swap.add_argument("--resource-group", "-g", help="the app's resource group (found if omitted)")
     swap.add_argument("--source", required=True, help="the slot with the new version, e.g. staging")
@@ -40,15 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--audience", help="token audience of a custom cloud")
     swap.add_argument("--timeout", type=float, default=30.0, help="minutes to wait (30)")
     swap.add_argument("--debug", action="store_true", help="show Azure requests (secrets hidden)")
-
-    commands.add_parser("demo", help="run the demo against the local App Service emulator")
-    _add_init(commands)
-    _add_validate(commands)
-
-    from runner.emulator.command import add_subcommands
-
-    add_subcommands(commands)
-    return parser
+    checks = swap.add_argument_group("health gate, verification and swap back")
+    checks.add_argument(
+        "--health-check-path",
+        help="path probed on the source before and on the target after the swap, e.g. /health "
+        "(default: the app's own healthCheckPath, if any)",
+    )
+    checks.add_argument(
+        "--health-timeout", type=float, default=5.0, help="minutes the probes may take (5)"
+    )
+    checks.add_argument(
+        "--healthy-after", type=int, default=3, help="healthy answers in a row needed (3)"
+    )
+    checks.add_argument(
+        "--expected-version", help="the version the source must serve, and the target after"
+    )
+    checks.add_argument(
+        "--no-rollback",
+        dest="rollback",
+        action="store_false",
+        help="leave the slots swapped when the target fails verification",
+    )
 
 
 def _add_init(commands: Any) -> None:
@@ -119,8 +161,11 @@ def _warn(text: str) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "swap":
+    if args.command in ("swap", "preview"):
+        from runner.request import Action
         from runner.terminal_run import TerminalSwap, run_terminal_swap
+
+        action = Action(PREVIEW_STEPS[args.step]) if args.command == "preview" else Action.SWAP
 
         cancellation = Cancellation()
         cancellation.install()
@@ -139,6 +184,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 audience=args.audience,
                 timeout_minutes=args.timeout,
                 debug=args.debug,
+                action=action,
+                health_check_path=args.health_check_path,
+                health_timeout_minutes=args.health_timeout,
+                healthy_after=args.healthy_after,
+                expected_version=args.expected_version,
+                rollback=args.rollback,
             ),
             cancellation,
         )

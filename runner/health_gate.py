@@ -89,12 +89,15 @@ class HealthCheck:
         body = f", body: {probe.body_excerpt!r}" if probe.body_excerpt else ""
         return f"HTTP {probe.status}{version}{body}"
 
+    def details(self) -> str:
+        return (
+            f"{self.probes} probe{'s' if self.probes != 1 else ''} in {self.seconds:.1f} s; "
+            f"last answer {self.last_answer()}"
+        )
+
     def summary(self) -> str:
         verdict = "passed" if self.passed else ("canceled" if self.canceled else "failed")
-        return (
-            f"{verdict} after {self.probes} probe{'s' if self.probes != 1 else ''} "
-            f"in {self.seconds:.1f} s; last answer {self.last_answer()}"
-        )
+        return f"{verdict} after {self.details()}"
 
 
 def wait_until_healthy(

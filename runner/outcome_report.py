@@ -80,10 +80,10 @@ def summary_lines(result: AppReport) -> list[str]:
         "| | |",
         "|---|---|",
         f"| App Service | `{result.app}` (resource group `{result.resource_group}`) |",
-        f"| Swap | `{result.source_slot}` → `{result.target_slot}` |",
+        f"| Slots | `{result.source_slot}` → `{result.target_slot}` |",
         f"| Production | {result.production_url} |",
-        f"| Swap | {_seconds(result.swap_seconds)} |",
-        f"| Swap back | {_seconds(result.rollback_seconds)} |",
+        f"| Swap took | {_seconds(result.swap_seconds)} |",
+        f"| Swap back took | {_seconds(result.rollback_seconds)} |",
         "",
     ]
     if result.before or result.after:

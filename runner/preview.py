@@ -84,8 +84,8 @@ def start_preview(
             f"'{target.slot}'. Complete Swap swaps it in; Cancel Swap puts its own settings back.",
             checks=checks,
         )
-    failed = f"'{source.slot}' failed the health gate with the settings of '{target.slot}': "
-    failed += f"{check.summary()}."
+    failed = f"'{source.slot}' failed the health gate with the settings of '{target.slot}' "
+    failed += f"({check.details()})."
     if not plan.request.checks.rollback_on_failure:
         return _report(
             plan,

@@ -82,7 +82,8 @@ class _Release:
             return self.finish(
                 Outcome.NOT_STARTED,
                 f"The health gate stopped the swap: '{self.plan.source.ref.slot}' "
-                f"({self.checks[-1].url}) {self.checks[-1].summary()}. No swap was sent.",
+                f"({self.checks[-1].url}) was not healthy ({self.checks[-1].details()}). "
+                "No swap was sent.",
             )
         swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
@@ -132,7 +133,7 @@ class _Release:
             return self.finish(
                 Outcome.SWAPPED, f"{swapped} '{self.target}' verified.", final_probe=False
             )
-        failed = f"'{self.target}' failed verification after the swap: {check.summary()}."
+        failed = f"'{self.target}' failed verification after the swap ({check.details()})."
         if check.canceled:
             return self.finish(
                 Outcome.UNVERIFIED,

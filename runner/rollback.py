@@ -60,11 +60,11 @@ def swap_back(
     if check is None:
         health = ""
     elif check.passed:
-        health = f" '{plan.target.ref.slot}' is healthy again ({check.summary()})."
+        health = f" '{plan.target.ref.slot}' is healthy again ({check.details()})."
     else:
         health = (
             f" '{plan.target.ref.slot}' is not healthy after the swap back either "
-            f"({check.summary()}): the previous version has a problem too."
+            f"({check.details()}): the previous version has a problem too."
         )
     return Rollback(
         Outcome.ROLLED_BACK,

@@ -10,8 +10,11 @@ from runner.cancellation import Cancellation, StopNow
 from runner.connection import CLOUDS, Cloud, Connection, Scheme
 from runner.errors import UserError
 from runner.names import check_name
-from runner.request import PRODUCTION, Action, SwapRequest
-from runner.swap import Outcome, describe_plan, plan_swap, swap_slots
+from runner.outcome_report import task_result
+from runner.pipeline_log import TaskResult
+from runner.release import release
+from runner.request import PRODUCTION, Action, SafetyChecks, SwapRequest
+from runner.swap import describe_plan, plan_swap
 from runner.terminal_log import TerminalLog
 from runner.web_apps import AzureCallError, WebApps
 
@@ -33,6 +36,12 @@ class TerminalSwap:
     audience: Optional[str]
     timeout_minutes: float
     debug: bool
+    action: Action = Action.SWAP
+    health_check_path: Optional[str] = None
+    health_timeout_minutes: float = 5.0
+    healthy_after: int = 3
+    expected_version: Optional[str] = None
+    rollback: bool = True
 
 
 def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
@@ -42,19 +51,22 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
         web_apps = WebApps(connection, log, args.debug)
         plan = plan_swap(request, web_apps, log)
         describe_plan(plan, log)
-        result = swap_slots(plan, web_apps, log, cancellation)
+        result = release(plan, web_apps, log, cancellation)
     except (UserError, AzureCallError) as error:
         log.error(f"{error} Nothing was changed in Azure.")
         return 1
     except StopNow:
         log.error("Canceled before the swap was sent: nothing was changed in Azure.")
         return 130
-    if result.outcome is Outcome.SWAPPED:
+    cancellation.stop_raising()
+    outcome = task_result(result, cancellation.requested.is_set())
+    log.info(f"Outcome: {result.outcome.value}")
+    if outcome is TaskResult.SUCCEEDED:
         log.info(result.message)
         print(result.production_url)
         return 0
     log.error(result.message)
-    return 130 if result.outcome is Outcome.CANCELED else 1
+    return 130 if outcome is TaskResult.CANCELED else 1
 
 
 def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
@@ -77,13 +89,14 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
             "(`az account show --query id -o tsv` prints yours)."
         )
     request = SwapRequest(
-        action=Action.SWAP,
+        action=args.action,
         app=app,
         resource_group=group,
         source_slot=source,
         target_slot=target,
         preserve_vnet=args.preserve_vnet,
         timeout_seconds=args.timeout_minutes * 60,
+        checks=_checks(args),
     )
     connection = Connection(
         name="your Azure login",
@@ -106,4 +119,23 @@ def _cloud(args: TerminalSwap) -> Cloud:
         arm_url=args.arm_url or known.arm_url,
         authority=authority if authority.endswith("/") else authority + "/",
         audience=args.audience or known.audience,
+    )
+
+
+def _checks(args: TerminalSwap) -> SafetyChecks:
+    path = args.health_check_path
+    if path is not None and (not path.strip() or "://" in path or " " in path):
+        raise UserError(f"--health-check-path is '{path}': give a path on the app, e.g. /health.")
+    if not 0 < args.health_timeout_minutes <= 24 * 60:
+        raise UserError(
+            f"--health-timeout is {args.health_timeout_minutes:g}: give 1 to 1440 minutes."
+        )
+    if not 1 <= args.healthy_after <= 100:
+        raise UserError(f"--healthy-after is {args.healthy_after}: give 1 to 100.")
+    return SafetyChecks(
+        health_check_path=("/" + path.strip().lstrip("/")) if path else None,
+        health_timeout_seconds=args.health_timeout_minutes * 60,
+        healthy_after=args.healthy_after,
+        expected_version=args.expected_version or None,
+        rollback_on_failure=args.rollback,
     )

@@ -141,7 +141,7 @@ def test_a_build_broken_only_in_production_is_swapped_back(
     assert "is healthy again" in message
     summary = next(c for c in log.commands if c.name == "task.uploadsummary")
     text = Path(summary.data).read_text(encoding="utf-8")
-    assert "RolledBack" in text and "Swap back |" in text and "verify: production" in text
+    assert "RolledBack" in text and "Swap back took |" in text and "verify: production" in text
 
 
 def test_without_rollback_a_failed_verification_leaves_the_swap_and_fails(

@@ -14,7 +14,7 @@ APP, GROUP = "contoso-web", "rg-swap-demo"
 
 
 def swap_slots(
-    emulator: Emulator, *args: str, secret: str = ""
+    emulator: Emulator, *args: str, secret: str = "", command: tuple[str, ...] = ("swap",)
 ) -> subprocess.CompletedProcess[str]:
     info = emulator.info
     env = {key: os.environ[key] for key in ("PATH", "HOME", "SYSTEMROOT") if key in os.environ}
@@ -35,7 +35,7 @@ def swap_slots(
         info["arm_audience"],
     ]
     return subprocess.run(
-        [sys.executable, "-m", "runner.cli", "swap", *cloud, *args],
+        [sys.executable, "-m", "runner.cli", *command, *cloud, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -74,3 +74,48 @@ def test_terminal_wrong_login_is_reported_without_the_secret(emulator: Emulator)
     assert "rejected the credentials" in done.stderr
     assert "wrong-secret-1" not in done.stderr + done.stdout
     assert mutating_calls(emulator) == []
+
+
+FAST_CHECKS = ("--health-check-path", "/health", "--health-timeout", "0.05", "--healthy-after", "1")
+
+
+def test_the_gate_stops_a_broken_build_from_a_terminal(emulator: Emulator) -> None:
+    emulator.deploy(APP, "staging", "v2", health="unhealthy")
+
+    done = swap_slots(emulator, "--app", APP, "--source", "staging", *FAST_CHECKS)
+
+    assert done.returncode == 1, done.stderr
+    assert "Outcome: NotStarted" in done.stderr
+    assert "The health gate stopped the swap" in done.stderr
+    assert emulator.operations() == []
+
+
+def test_a_build_broken_in_production_is_swapped_back_from_a_terminal(emulator: Emulator) -> None:
+    emulator.deploy(APP, "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+
+    done = swap_slots(
+        emulator, "--app", APP, "--source", "staging", "--expected-version", "v2", *FAST_CHECKS
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "Outcome: RolledBack" in done.stderr
+    assert "'production' serves version v1" in done.stderr
+    assert emulator.serving(APP, "production") == "v1"
+
+
+def test_swap_with_preview_from_a_terminal(emulator: Emulator) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    target = ("--app", APP, "--source", "staging")
+
+    started = swap_slots(emulator, *target, command=("preview", "start"))
+    canceled = swap_slots(emulator, *target, command=("preview", "cancel"))
+    restarted = swap_slots(emulator, *target, command=("preview", "start"))
+    completed = swap_slots(emulator, *target, command=("preview", "complete"))
+
+    assert "Outcome: PreviewStarted" in started.stderr, started.stderr
+    assert "Outcome: PreviewCanceled" in canceled.stderr, canceled.stderr
+    assert restarted.returncode == 0, restarted.stderr
+    assert completed.returncode == 0 and "Outcome: Swapped" in completed.stderr, completed.stderr
+    assert emulator.serving(APP, "production") == "v2"
+    resets = [c["path"] for c in mutating_calls(emulator) if c["path"].endswith("resetSlotConfig")]
+    assert [p.split("/sites/")[1] for p in resets] == [f"{APP}/slots/staging/resetSlotConfig"]
