@@ -31,6 +31,7 @@ test: lint
 bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.cold_swap
 	$(PY) -m benchmarks.swap_latency
+	$(PY) -m benchmarks.safe_swap
 
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.pipeline_templates.rehearsal

@@ -277,3 +277,66 @@ def test_cancel_mid_swap_as_the_agent_does_stops_before_sigterm(
     assert "'production' serves version v1" in log.errors[0]
     assert len(swaps(emulator)) == 1
     assert stopped_after < 7.5
+
+
+# The health gate, verification with its swap back, and swap with preview, from the .vsix.
+CHECKS = {"HealthCheckPath": "/health", "HealthCheckTimeoutInMinutes": "0.05", "HealthyAfter": "1"}
+
+
+def test_the_gate_stops_a_broken_build_before_any_swap_request(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3", "--health-check-path", "/health")
+    emulator.deploy(APP, "staging", "v2", health="unhealthy")
+    env = harness.emulator_environment(task, emulator.info, {**SWAP, **CHECKS}, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    assert log.result == "Failed", log.text
+    assert log.outputs["SwapOutcome"] == "NotStarted"
+    assert "The health gate stopped the swap" in log.errors[0]
+    assert "Unhealthy: the app fails." in log.errors[0]
+    assert swaps(emulator) == [] and emulator.operations() == []
+
+
+def test_a_build_broken_only_in_production_is_swapped_back(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3", "--health-check-path", "/health")
+    emulator.deploy(APP, "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+    inputs = {**SWAP, **CHECKS, "ExpectedVersion": "v2"}
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    assert log.result == "Failed", log.text
+    assert log.outputs["SwapOutcome"] == "RolledBack"
+    assert "failed verification" in log.errors[-1]
+    assert "'production' serves version v1" in log.errors[-1]
+    assert emulator.serving(APP, "production") == "v1"
+    assert len(emulator.operations()) == 2
+
+
+def test_swap_with_preview_start_and_cancel(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+
+    logs = []
+    for action in ("Start Swap With Preview", "Cancel Swap"):
+        inputs = {**SWAP, "Action": action}
+        env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+        logs.append(harness.run(task, env, work))
+
+    assert [log.outputs["SwapOutcome"] for log in logs] == ["PreviewStarted", "PreviewCanceled"]
+    changed = [
+        str(r["path"]).split("/sites/")[1]
+        for r in emulator.requests()
+        if r["method"] == "POST" and str(r["path"]).endswith(("SlotConfig", "slotsswap"))
+    ]
+    assert changed == [
+        f"{APP}/slots/staging/applySlotConfig",
+        f"{APP}/slots/staging/resetSlotConfig",
+    ]
+    assert emulator.serving(APP, "production") == "v1"

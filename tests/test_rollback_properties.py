@@ -1,0 +1,128 @@
+"""Property: whatever Azure's bad day, one app gets at most the swap and its one swap back, the
+SwapOutcome says what Azure did, and the log's last line names what production serves.
+
+Each example draws a fault schedule (throttling, 5xx, dropped connections, slow, refused or
+failing swaps, armed before the run or once the first swap has started) and whether the build
+fails in production, runs the task as the agent does against a fresh emulator, then compares
+the outcome with the emulator's own record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runner import local_agent
+from runner.emulator.process import Emulator, start_emulator
+from tests.agent import AgentLog, agent_environment
+
+APP = "contoso-web"
+INPUTS = {
+    "WebAppName": APP,
+    "SourceSlot": "staging",
+    "HealthCheckPath": "/health",
+    "HealthCheckTimeoutInMinutes": "0.03",
+    "HealthyAfter": "1",
+}
+TRANSIENT = ("throttle", "server-error", "unavailable", "drop")
+WHERE = (("POST", "/slotsswap$"), ("GET", "/operationresults/"), (None, "^/subscriptions/"))
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    method: Optional[str]
+    path: str
+    count: int
+    seconds: float = 0.0
+
+    def arm(self, emulator: Emulator) -> None:
+        options: dict[str, Any] = {"path": self.path}
+        if self.method:
+            options["method"] = self.method
+        if self.kind == "slow-swap":
+            options["seconds"] = self.seconds
+        emulator.add_fault(self.kind, count=self.count, **options)
+
+
+transient = st.builds(
+    lambda kind, where, count: Fault(kind, where[0], where[1], count),
+    st.sampled_from(TRANSIENT),
+    st.sampled_from(WHERE),
+    st.integers(1, 2),
+)
+swap_trouble = st.builds(
+    lambda kind: Fault(kind, "POST", "/slotsswap$", 1, 2.0),
+    st.sampled_from(("swap-fails", "slow-swap", "conflict")),
+)
+schedule = st.lists(st.one_of(transient, swap_trouble), max_size=3)
+
+# What each outcome means Azure did: swaps that succeeded, and what production serves after.
+EXPECTED = {
+    "Swapped": (1, "v2"),
+    "RolledBack": (2, "v1"),
+    "VerificationFailed": (1, "v2"),
+    "RollbackFailed": (1, "v2"),
+    "Failed": (0, "v1"),
+    "NotStarted": (0, "v1"),
+}
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(broken_in_production=st.booleans(), before=schedule, during=schedule)
+def test_never_more_than_the_swap_and_its_swap_back(
+    pki_dir: Path,
+    tmp_path_factory: Any,
+    broken_in_production: bool,
+    before: list[Fault],
+    during: list[Fault],
+) -> None:
+    work = tmp_path_factory.mktemp("property")
+    with start_emulator(pki_dir, "--swap-seconds", "0.3", "--health-check-path", "/health") as em:
+        health = "needs-setting:SLOT_NAME=staging" if broken_in_production else "healthy"
+        em.deploy(APP, "staging", "v2", health=health)
+        for fault in before:
+            fault.arm(em)
+        task = local_agent.start_task(agent_environment(em.info, INPUTS, work), work)
+        if during:
+            _arm_once_swapping(em, task, during)
+        out, _ = task.communicate(timeout=120)
+        log = AgentLog(out, "", task.returncode)
+
+        operations = em.operations()
+        succeeded = sum(1 for op in operations if op["outcome"] == "Succeeded")
+        accepted = [
+            r
+            for r in em.requests()
+            if r["method"] == "POST"
+            and str(r["path"]).endswith("/slotsswap")
+            and r["status"] in (200, 202)
+        ]
+        production = em.serving(APP, "production")
+
+    assert len(operations) <= 2 and len(accepted) <= 2, log.text
+    if not broken_in_production:
+        assert len(operations) <= 1, log.text
+    outcome = log.outputs["SwapOutcome"]
+    assert outcome in EXPECTED, log.text
+    assert (succeeded, production) == EXPECTED[outcome], log.text
+    final = [c for c in log.commands if c.name == "task.complete"][-1].data
+    assert f"'production' serves version {production}" in final, log.text
+
+
+def _arm_once_swapping(emulator: Emulator, task: Any, faults: list[Fault]) -> None:
+    """Arms `faults` when the first swap has been accepted (or the task has ended)."""
+    deadline = time.monotonic() + 60
+    while not emulator.operations() and task.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for fault in faults:
+        fault.arm(emulator)
