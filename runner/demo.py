@@ -2,8 +2,10 @@
 
 Part 1 starts the emulator, deploys v2 to staging, runs the Swap Slots task exactly as the Azure
 Pipelines agent would (its environment, its service connection, its log), shows which version
-each slot serves before and after, and stops everything. Part 2 plays the deploy -> test -> swap
-stage template twice: a healthy version is swapped in; an unhealthy one stops at Test.
+each slot serves before and after, and stops everything. Part 2 shows the safety checks: the
+health gate stops a broken build before any swap, and a build that is healthy in staging but
+fails in production is swapped back on its own. Part 3 plays the deploy -> test -> swap stage
+template twice: a healthy version is swapped in; an unhealthy one stops at Test.
 """
 
 from __future__ import annotations
@@ -24,11 +26,52 @@ GROUP = "rg-swap-demo"
 def run_demo() -> int:
     say("Part 1: one Swap Slots step")
     swapped = swap_one_step()
-    say("Part 2: the deploy -> test -> swap stage template, played twice")
+    say("Part 2: the health gate and the automatic swap back")
+    safe = safety_checks()
+    say("Part 3: the deploy -> test -> swap stage template, played twice")
     with tempfile.TemporaryDirectory(prefix="swap-slots-rehearsal-") as temp:
         rehearsed = rehearse(Path(temp), lambda text: print("  " + text, flush=True))
-    say("Demo complete." if swapped and rehearsed else "The demo did not end as expected.")
-    return 0 if swapped and rehearsed else 1
+    ok = swapped and safe and rehearsed
+    say("Demo complete." if ok else "The demo did not end as expected.")
+    return 0 if ok else 1
+
+
+CHECKS = {"HealthCheckPath": "/health", "HealthCheckTimeoutInMinutes": "0.05", "HealthyAfter": "2"}
+
+
+def safety_checks() -> bool:
+    with tempfile.TemporaryDirectory(prefix="swap-slots-demo-") as temp:
+        work = Path(temp)
+        args = ("--swap-seconds", "1", "--health-check-path", "/health")
+        with start_emulator(work / "emulator", *args) as emulator:
+            info = emulator.info
+            inputs = {
+                "azureSubscription": info["service_connection_id"],
+                "WebAppName": APP,
+                "ResourceGroupName": GROUP,
+                "SourceSlot": "staging",
+                **CHECKS,
+            }
+            say("Deploying v2 to staging, a build that fails its health check...")
+            emulator.deploy(APP, "staging", "v2", health="unhealthy")
+            say("Running the task with HealthCheckPath: /health:")
+            gate = run_task_streaming(agent_environment(info, inputs, work / "a1"), work / "a1")
+            stopped = gate != 0 and not emulator.operations()
+            show_slots(emulator, "After the gate")
+            say("Deploying v3 to staging: healthy there, but it needs staging's slot setting...")
+            emulator.deploy(APP, "staging", "v3", health="needs-setting:SLOT_NAME=staging")
+            inputs["ExpectedVersion"] = "v3"
+            say("Running the task with ExpectedVersion: v3 (RollbackOnFailure is on by default):")
+            run_task_streaming(agent_environment(info, inputs, work / "a2"), work / "a2")
+            show_slots(emulator, "After the swap back")
+            rolled_back = emulator.serving(APP, "production") == "v1"
+    ok = stopped and rolled_back
+    say(
+        "The broken build never reached production; the one that failed there was swapped back."
+        if ok
+        else "Part 2 did not end as expected."
+    )
+    return ok
 
 
 def swap_one_step() -> bool:

@@ -57,6 +57,7 @@ def swap_back(
         check = wait_until_healthy(
             label, plan.target.url, rules.without_version(), cancellation, log
         )
+        log.info(f"Check after the swap back {check.summary()}.")
     if check is None:
         health = ""
     elif check.passed:

@@ -21,5 +21,8 @@ def test_demo_swaps_v2_into_production_and_rehearses_the_template() -> None:
     assert "After the deployment: production serves v1, staging serves v2" in out
     assert "Result: Succeeded" in out
     assert "After the swap: production serves v2, staging serves v1" in out
+    assert "The health gate stopped the swap" in out
+    assert "Output SwapOutcome = RolledBack" in out
+    assert "After the swap back: production serves v1, staging serves v3" in out
     assert "Stage Swap: skipped" in out
     assert out.rstrip().endswith("== Demo complete.")
