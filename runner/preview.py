@@ -86,6 +86,8 @@ def start_preview(
         )
     failed = f"'{source.slot}' failed the health gate with the settings of '{target.slot}' "
     failed += f"({check.details()})."
+    if check.canceled:
+        failed = f"Canceled ({cancellation.signal_name}) during the health gate of '{source.slot}'."
     if not plan.request.checks.rollback_on_failure:
         return _report(
             plan,

@@ -79,6 +79,12 @@ class _Release:
     def execute(self) -> AppReport:
         show_differences(self.plan, self.web_apps, self.log)
         if not self.gate():
+            if self.checks[-1].canceled:
+                return self.finish(
+                    Outcome.CANCELED,
+                    f"Canceled ({self.cancellation.signal_name}) during the health gate: "
+                    "no swap was sent, nothing changed.",
+                )
             return self.finish(
                 Outcome.NOT_STARTED,
                 f"The health gate stopped the swap: '{self.plan.source.ref.slot}' "
@@ -199,8 +205,12 @@ class _Release:
         else:
             if self.cancellation.requested.is_set():
                 timeout = 1.0
-            after = versions_now(self.plan, timeout)
-            message = f"{message} Now {sentence(after)}"
+            try:
+                after = versions_now(self.plan, timeout)
+                message = f"{message} Now {sentence(after)}"
+            except StopNow:  # SIGTERM: the report must go out before the agent's kill
+                self.cancellation.stop_raising()
+                after = ()
         return report_for(
             self.plan,
             outcome,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from runner.cancellation import Cancellation
+from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
 from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
@@ -54,10 +54,13 @@ def swap_back(
     check = None
     if rules.path is not None and not cancellation.requested.is_set():
         label = f"after swap back: {plan.target.ref.slot}"
-        check = wait_until_healthy(
-            label, plan.target.url, rules.without_version(), cancellation, log
-        )
-        log.info(f"Check after the swap back {check.summary()}.")
+        try:
+            check = wait_until_healthy(
+                label, plan.target.url, rules.without_version(), cancellation, log
+            )
+            log.info(f"Check after the swap back {check.summary()}.")
+        except StopNow:  # SIGTERM: the swap back is done; say so rather than lose it
+            cancellation.stop_raising()
     if check is None:
         health = ""
     elif check.passed:

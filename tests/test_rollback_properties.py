@@ -28,6 +28,9 @@ INPUTS = {
     "HealthCheckPath": "/health",
     "HealthCheckTimeoutInMinutes": "0.03",
     "HealthyAfter": "1",
+    # A lost answer then a 409 cannot tell our running swap from another one: the task watches
+    # Azure's record until the swap timeout, then says it is unfinished. Keep that short here.
+    "SwapTimeoutInMinutes": "0.2",
 }
 TRANSIENT = ("throttle", "server-error", "unavailable", "drop")
 WHERE = (("POST", "/slotsswap$"), ("GET", "/operationresults/"), (None, "^/subscriptions/"))
@@ -71,6 +74,8 @@ EXPECTED = {
     "Failed": (0, "v1"),
     "NotStarted": (0, "v1"),
 }
+# The task stopped watching while Azure might still have been swapping: only the bounds hold.
+UNSURE = ("Unfinished", "RollbackUnfinished")
 
 
 @settings(
@@ -95,7 +100,12 @@ def test_never_more_than_the_swap_and_its_swap_back(
         task = local_agent.start_task(agent_environment(em.info, INPUTS, work), work)
         if during:
             _arm_once_swapping(em, task, during)
-        out, _ = task.communicate(timeout=120)
+        try:
+            out, _ = task.communicate(timeout=120)
+        finally:
+            if task.poll() is None:
+                task.kill()
+                task.communicate()
         log = AgentLog(out, "", task.returncode)
 
         operations = em.operations()
@@ -113,8 +123,9 @@ def test_never_more_than_the_swap_and_its_swap_back(
     if not broken_in_production:
         assert len(operations) <= 1, log.text
     outcome = log.outputs["SwapOutcome"]
-    assert outcome in EXPECTED, log.text
-    assert (succeeded, production) == EXPECTED[outcome], log.text
+    assert outcome in EXPECTED or outcome in UNSURE, log.text
+    if outcome in EXPECTED:
+        assert (succeeded, production) == EXPECTED[outcome], log.text
     final = [c for c in log.commands if c.name == "task.complete"][-1].data
     assert f"'production' serves version {production}" in final, log.text
 

@@ -317,19 +317,29 @@ def test_a_build_broken_only_in_production_is_swapped_back(
     assert len(emulator.operations()) == 2
 
 
-def test_swap_with_preview_start_and_cancel(
+def test_swap_with_preview_start_cancel_start_complete(
     start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
 ) -> None:
     emulator = start_emulator("--swap-seconds", "0.3")
     emulator.deploy(APP, "staging", "v2")
 
     logs = []
-    for action in ("Start Swap With Preview", "Cancel Swap"):
+    for action in ("Start Swap With Preview", "Cancel Swap", "Start Swap With Preview"):
         inputs = {**SWAP, "Action": action}
         env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
         logs.append(harness.run(task, env, work))
+    assert emulator.serving(APP, "production") == "v1"
+    env = harness.emulator_environment(
+        task, emulator.info, {**SWAP, "Action": "Complete Swap"}, work, [python_bin]
+    )
+    logs.append(harness.run(task, env, work))
 
-    assert [log.outputs["SwapOutcome"] for log in logs] == ["PreviewStarted", "PreviewCanceled"]
+    assert [log.outputs["SwapOutcome"] for log in logs] == [
+        "PreviewStarted",
+        "PreviewCanceled",
+        "PreviewStarted",
+        "Swapped",
+    ], logs[-1].text
     changed = [
         str(r["path"]).split("/sites/")[1]
         for r in emulator.requests()
@@ -338,5 +348,78 @@ def test_swap_with_preview_start_and_cancel(
     assert changed == [
         f"{APP}/slots/staging/applySlotConfig",
         f"{APP}/slots/staging/resetSlotConfig",
+        f"{APP}/slots/staging/applySlotConfig",
+        f"{APP}/slotsswap",
     ]
+    assert emulator.serving(APP, "production") == "v2"
+
+
+def test_the_wrong_version_in_the_slot_stops_the_swap(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    inputs = {**SWAP, "ExpectedVersion": "v3", "HealthCheckTimeoutInMinutes": "0.03"}
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
+    assert "(expected v3)" in log.stdout
+    assert swaps(emulator) == []
+
+
+def start_release_to_swap_back(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> tuple[Emulator, subprocess.Popen[str]]:
+    """Starts a release of a build that fails in production; returns once the swap is sent."""
+    emulator = start_emulator("--swap-seconds", "0.3", "--health-check-path", "/health")
+    emulator.deploy(APP, "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+    env = harness.emulator_environment(task, emulator.info, {**SWAP, **CHECKS}, work, [python_bin])
+    process = harness.start(task, env, work)
+    deadline = time.monotonic() + 30
+    while not emulator.operations():
+        assert time.monotonic() < deadline and process.poll() is None, "the swap never started"
+        time.sleep(0.05)
+    return emulator, process
+
+
+@pytest.mark.parametrize("kind", ["throttle", "drop"])
+def test_the_swap_back_survives_throttling_and_a_dropped_connection(
+    kind: str,
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+) -> None:
+    emulator, process = start_release_to_swap_back(start_emulator, task, python_bin, work)
+    emulator.add_fault(kind, method="POST", path="slotsswap")
+
+    stdout, stderr = process.communicate(timeout=60)
+
+    log = harness.AgentLog(stdout, stderr, process.returncode)
+    assert log.outputs["SwapOutcome"] == "RolledBack", log.text
+    assert len(emulator.operations()) == 2
     assert emulator.serving(APP, "production") == "v1"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_sigint_during_the_swap_back_says_where_the_app_stands(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator, process = start_release_to_swap_back(start_emulator, task, python_bin, work)
+    emulator.add_fault("slow-swap", seconds=30)
+    deadline = time.monotonic() + 30
+    while len(emulator.operations()) < 2:
+        assert time.monotonic() < deadline and process.poll() is None, "no swap back"
+        time.sleep(0.05)
+
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=7.5)
+
+    log = harness.AgentLog(stdout, stderr, process.returncode)
+    assert log.result == "Canceled", log.text
+    assert log.outputs["SwapOutcome"] == "RollbackUnfinished"
+    assert "The swap back was still running in Azure" in log.errors[-1]
+    assert "'production' serves version v2" in log.errors[-1]
+    assert len(emulator.operations()) == 2
