@@ -146,7 +146,7 @@ def _safety_checks(env: AgentEnvironment) -> SafetyChecks:
         if not 0 < minutes <= 24 * 60:
             raise UserError(
                 f"HealthCheckTimeoutInMinutes is '{minutes_text}': give a number of minutes "
-                "between 1 and 1440 (fractions allowed)."
+                "above 0 and up to 1440, e.g. 5 or 0.5."
             )
     after_text = env.input("HealthyAfter")
     healthy_after = DEFAULT_HEALTHY_AFTER

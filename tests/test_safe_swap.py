@@ -275,3 +275,23 @@ def test_sigint_during_the_swap_back_says_where_the_app_stands(
     assert "The swap back was still running in Azure" in message
     assert "'production' serves version v2" in message
     assert len(emulator.operations()) == 2
+
+
+BAD_CHECKS = [
+    ({"HealthCheckPath": "https://contoso.example/health"}, "HealthCheckPath is"),
+    ({"HealthCheckTimeoutInMinutes": "soon"}, "HealthCheckTimeoutInMinutes is 'soon'"),
+    ({"HealthyAfter": "0"}, "HealthyAfter is '0'"),
+    ({"ExpectedVersion": "$(Build.BuildNumbr)"}, "ExpectedVersion is '$(Build.BuildNumbr)'"),
+    ({"Action": "Swap With Preview"}, "'Start Swap With Preview'"),
+]
+
+
+@pytest.mark.parametrize(("inputs", "expected"), BAD_CHECKS, ids=[e for _, e in BAD_CHECKS])
+def test_bad_check_inputs_fail_before_any_change(
+    emulator: Emulator, tmp_path: Path, inputs: dict[str, str], expected: str
+) -> None:
+    log = run(emulator, tmp_path, **inputs)
+
+    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
+    assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
+    assert mutating_calls(emulator) == []
