@@ -183,6 +183,19 @@ def test_preview_start_then_complete(emulator: Emulator, tmp_path: Path) -> None
     assert len(emulator.operations()) == 1
 
 
+def test_a_second_preview_start_is_refused_clearly(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    run(emulator, tmp_path, Action="Start Swap With Preview")
+    emulator.control("DELETE", "requests")
+
+    log = run(emulator, tmp_path, Action="Start Swap With Preview")
+
+    assert log.result == "Failed", log.text
+    assert log.outputs["SwapOutcome"] == "NotStarted"
+    assert "already prepared" in log.errors[-1] and "Cancel Swap" in log.errors[-1]
+    assert mutating_calls(emulator) == []
+
+
 def test_preview_cancel_resets_only_the_source_slot(emulator: Emulator, tmp_path: Path) -> None:
     emulator.deploy(APP, "staging", "v2")
     run(emulator, tmp_path, Action="Start Swap With Preview")
