@@ -8,6 +8,7 @@ Completing is the swap itself (`runner.release`).
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from typing import Callable
 
 from runner.app_report import AppReport, report_for, sentence, versions_now
@@ -15,17 +16,19 @@ from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
 from runner.swap import Outcome, SwapPlan
-from runner.web_apps import AzureCallError, CallFailure, WebApps
+from runner.web_apps import AzureCallError, CallFailure, SettingDifference, WebApps
 
 ATTEMPTS = 4
 
 
-def show_differences(plan: SwapPlan, web_apps: WebApps, log: Log) -> None:
-    """Lists (names only: values may be secret) the settings that differ between the slots."""
+def show_differences(plan: SwapPlan, listing: Future[list[SettingDifference]], log: Log) -> None:
+    """Lists (names only: values may be secret) the settings that differ between the slots.
+
+    `listing` is `WebApps.slot_differences`, asked for while the health path was read."""
     source, target = plan.source.ref, plan.target.ref
     with log.group(f"Settings that differ between '{source.slot}' and '{target.slot}'"):
         try:
-            differences = web_apps.slot_differences(source, target.slot, plan.request.preserve_vnet)
+            differences = listing.result()
         except AzureCallError as error:
             log.info(f"Could not list them: {error}")
             return
@@ -38,6 +41,7 @@ def show_differences(plan: SwapPlan, web_apps: WebApps, log: Log) -> None:
 def start_preview(
     plan: SwapPlan,
     rules: HealthRules,
+    differences: Future[list[SettingDifference]],
     web_apps: WebApps,
     log: Log,
     cancellation: Cancellation,
@@ -52,7 +56,7 @@ def start_preview(
             f"'{source.app}': Azure would refuse another. Run Complete Swap or Cancel Swap first.",
             failed=True,
         )
-    show_differences(plan, web_apps, log)
+    show_differences(plan, differences, log)
     log.info(f"Applying the slot settings of '{target.slot}' to '{source.slot}' (phase 1)...")
     try:
         _apply(plan, web_apps, log, cancellation)

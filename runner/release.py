@@ -6,6 +6,7 @@ Whatever happens, the report says what Azure did and what each slot serves at th
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
@@ -16,16 +17,25 @@ from runner.preview import cancel_preview, show_differences, start_preview
 from runner.request import Action
 from runner.rollback import swap_back
 from runner.swap import Outcome, SwapPlan, SwapResult, swap_slots
-from runner.web_apps import AzureCallError, WebApps
+from runner.web_apps import AzureCallError, SettingDifference, WebApps
 
 
 def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:
     action = plan.request.action
     if action is Action.CANCEL_PREVIEW:
         return cancel_preview(plan, web_apps, log)
-    rules = health_rules(plan, web_apps, log)
+    # The reads before the swap go out together: each is a round trip to Azure on the way.
+    pool = ThreadPoolExecutor(max_workers=3)
+    try:
+        source, target = plan.source.ref, plan.target.ref
+        differences = pool.submit(
+            web_apps.slot_differences, source, target.slot, plan.request.preserve_vnet
+        )
+        rules = health_rules(plan, web_apps, log, pool)
+    finally:
+        pool.shutdown(wait=False)
     if action is Action.START_PREVIEW:
-        return start_preview(plan, rules, web_apps, log, cancellation)
+        return start_preview(plan, rules, differences, web_apps, log, cancellation)
     if action is Action.COMPLETE_PREVIEW and not plan.source.target_swap_slot:
         log.warning(
             f"No swap with preview is prepared on '{plan.source.ref}': Complete Swap swaps "
@@ -33,24 +43,27 @@ def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellat
         )
     run = _Release(plan, rules, web_apps, log, cancellation)
     try:
-        return run.execute()
+        return run.execute(differences)
     except StopNow:
         cancellation.stop_raising()
         return run.stopped()
 
 
-def health_rules(plan: SwapPlan, web_apps: WebApps, log: Log) -> HealthRules:
-    """The request's checks, with the app's own `healthCheckPath` when HealthCheckPath is empty."""
+def health_rules(
+    plan: SwapPlan, web_apps: WebApps, log: Log, pool: ThreadPoolExecutor
+) -> HealthRules:
+    """The request's checks, with the app's own `healthCheckPath` when HealthCheckPath is empty
+    (the target's, else the source's)."""
     checks = plan.request.checks
     configured: Optional[str] = None
     if checks.health_check_path is None:
-        for slot in (plan.target, plan.source):
+        slots = (plan.target, plan.source)
+        reads = [pool.submit(web_apps.health_check_path, slot.ref) for slot in slots]
+        for slot, read in zip(slots, reads):
             try:
-                configured = web_apps.health_check_path(slot.ref)
+                configured = configured or read.result()
             except AzureCallError as error:
                 log.info(f"Could not read the health check path of '{slot.ref}': {error}")
-            if configured:
-                break
     return resolve_rules(checks, configured)
 
 
@@ -76,8 +89,8 @@ class _Release:
     def target(self) -> str:
         return self.plan.target.ref.slot
 
-    def execute(self) -> AppReport:
-        show_differences(self.plan, self.web_apps, self.log)
+    def execute(self, differences: Future[list[SettingDifference]]) -> AppReport:
+        show_differences(self.plan, differences, self.log)
         if not self.gate():
             if self.checks[-1].canceled:
                 return self.finish(
