@@ -106,9 +106,14 @@ class _Release:
             )
         swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
+        probes = list(swap.before)
+        if len(probes) == 2 and self.checks and self.checks[-1].last is not None:
+            # The swap restarts the source with the target's settings as it starts: what the
+            # source served before is what the gate saw last.
+            probes[1] = self.checks[-1].last
         self.before = tuple(
             SlotVersion.of(s.ref.slot, p)
-            for s, p in zip((self.plan.target, self.plan.source), swap.before)
+            for s, p in zip((self.plan.target, self.plan.source), probes)
         )
         if swap.outcome is not Outcome.SWAPPED:
             return self.finish(swap.outcome, swap.message, final_probe=False)

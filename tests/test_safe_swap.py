@@ -308,3 +308,25 @@ def test_bad_check_inputs_fail_before_any_change(
     assert log.outputs["SwapOutcome"] == "NotStarted", log.text
     assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
     assert mutating_calls(emulator) == []
+
+
+def test_sigint_during_verification_starts_no_swap_back_and_says_what_is_live(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2", health=WORKS_ONLY_IN_STAGING)
+    task = start_task(emulator, tmp_path, **{**FAST_CHECKS, "HealthCheckTimeoutInMinutes": "1"})
+    deadline = time.monotonic() + 30
+    while succeeded_swaps(emulator) < 1:
+        assert time.monotonic() < deadline, "the swap never ended"
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the verification's probes
+
+    task.send_signal(signal.SIGINT)
+    out, _ = task.communicate(timeout=15)
+
+    log = AgentLog(out, "", task.returncode)
+    assert log.result == "Canceled", log.text
+    assert log.outputs["SwapOutcome"] == "Unverified"
+    assert "no swap back was started" in log.errors[-1]
+    assert "'production' serves version v2" in log.errors[-1]
+    assert len(emulator.operations()) == 1
