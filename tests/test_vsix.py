@@ -6,13 +6,16 @@ run with node and a Python that has nothing but its standard library.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import zipfile
+from importlib.util import cache_from_source
 from pathlib import Path
 
 import pytest
@@ -277,3 +280,53 @@ def test_cancel_mid_swap_as_the_agent_does_stops_before_sigterm(
     assert "'production' serves version v1" in log.errors[0]
     assert len(swaps(emulator)) == 1
     assert stopped_after < 7.5
+
+
+FIND_SOURCES = """
+import importlib.util, sys
+for name in open(sys.argv[1], encoding="utf-8").read().split():
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # one only its importer can find (an alias)
+        continue
+    if spec and spec.origin and spec.origin.endswith(".py"):
+        print(spec.origin)
+"""
+
+
+def test_the_precompiler_writes_bytecode_the_task_then_uses(
+    task: harness.InstalledTask, python_bin: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "task"
+    shutil.copytree(task.task_dir, copy, copy_function=os.link)
+    python_dir = copy / "python"
+    index = json.loads((python_dir / "lib" / "index.json").read_text(encoding="utf-8"))
+    minor = ".".join(map(str, sys.version_info[:2]))
+    folders = [index["common"], *index["platforms"]["linux_x86_64"]["pythons"][minor]]
+    path = os.pathsep.join([str(python_dir), *(str(python_dir / "lib" / f) for f in folders)])
+    env = {"PYTHONPATH": path, "PATH": os.environ["PATH"]}
+    listing = str(python_dir / "startup-modules.txt")
+    python = str(python_bin / "python")
+
+    for stripe in (0, 1):  # what two spare cores would do
+        subprocess.run(
+            [python, "-S", "-m", "runner.precompile", listing, str(stripe), "2"],
+            env=env,
+            check=True,
+        )
+
+    found = subprocess.run(
+        [python, "-S", "-c", FIND_SOURCES, listing],
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(found) > 200  # azure-identity, azure-core, requests, the runner...
+    bytecode = {Path(cache_from_source(source)) for source in found}
+    missing = [str(p) for p in bytecode if not p.exists()]
+    assert not missing, missing
+    written = {p: p.stat().st_mtime_ns for p in bytecode}
+    subprocess.run([python, "-S", "-c", "import runner.agent_run"], env=env, check=True)
+    # Python rewrites bytecode it does not accept: the task took these as its own.
+    assert {p: p.stat().st_mtime_ns for p in bytecode} == written
