@@ -109,6 +109,11 @@ class ArmPipeline:
             raise self.credential_error(error) from None
         except ValueError as error:  # azure-identity's word for a malformed certificate etc.
             raise self.credential_error(error) from None
+        except ServiceRequestError as error:  # the managed identity endpoint, unreachable
+            failure = network_failure(error, self.network)
+            raise failure or AzureCallError(
+                CallFailure.NOT_SENT, f"getting a token for the connection: {error}"
+            ) from None
 
     def _pipeline(self) -> ARMPipelineClient[HttpRequest, HttpResponse]:
         if self._client is None:

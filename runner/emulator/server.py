@@ -138,7 +138,13 @@ class _Exchange(BaseHTTPRequestHandler):
     def _record(self, started: float, request: Request, status: int) -> None:
         self.server.log.record(
             LoggedRequest(
-                started, self.server.name, request.method, request.path, dict(request.query), status
+                started,
+                self.server.name,
+                request.method,
+                request.path,
+                dict(request.query),
+                status,
+                int(self.client_address[1]),
             )
         )
 
