@@ -188,6 +188,22 @@ def network_failure(error: BaseException, network: AgentNetwork) -> Optional[Use
             "<ca.pem> (the task reads it as Agent.CAInfo), or install it where Python trusts it "
             "(REQUESTS_CA_BUNDLE)."
         )
+    refused = any(alert in str(e) for e in chain for alert in _CLIENT_CERTIFICATE_ALERTS)
+    # Under TLS 1.3 a refused client certificate often shows only as the server hanging up.
+    hung_up = any(isinstance(e, ssl.SSLEOFError) for e in chain)
+    certificate = network.client_certificate
+    if certificate is not None and (refused or hung_up):
+        return UserError(
+            f"{host} refused the agent's TLS client certificate {certificate.source} (it "
+            f"{'rejected it' if refused else 'closed the connection during the handshake'}). "
+            "Check that it is the certificate this server expects and that it has not expired."
+        )
+    if refused:
+        return UserError(
+            f"{host} asks for a TLS client certificate and the agent has none. Configure the "
+            "agent with --sslclientcert, --sslclientcertkey, --sslclientcertarchive and "
+            "--sslclientcertpassword (Agent.ClientCert, ...)."
+        )
     proxy_error = next((e for e in chain if isinstance(e, requests.exceptions.ProxyError)), None)
     if proxy_error is not None and network.proxy is not None:
         said = str(proxy_error)
@@ -219,6 +235,14 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
+# What OpenSSL reports when the server refused, or wanted, a client certificate.
+_CLIENT_CERTIFICATE_ALERTS = (
+    "ALERT_UNKNOWN_CA",
+    "ALERT_BAD_CERTIFICATE",
+    "ALERT_CERTIFICATE_REQUIRED",
+    "ALERT_CERTIFICATE_UNKNOWN",
+    "ALERT_CERTIFICATE_EXPIRED",
+)
 _POOL_HOST = re.compile(r"host='([^']+)', port=(\d+)")
 
 

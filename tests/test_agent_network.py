@@ -13,7 +13,7 @@ import pytest
 
 from runner.emulator.process import Emulator
 from tests.agent import SCHEMES, AgentLog, agent_environment, run_task
-from tests.conftest import mutating_calls
+from tests.conftest import StartEmulator, mutating_calls
 from tests.connect_proxy import ConnectProxy
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
@@ -229,3 +229,135 @@ def test_a_subscription_that_does_not_exist_is_reported_as_such(
     assert "was not found: Azure said SubscriptionNotFound: " in error
     assert "App Service" not in error
     assert mutating_calls(emulator) == []
+
+
+CLIENT_CN, CLIENT_PASSWORD = "build-agent-01", "cl1ent;pass"
+
+
+def agent_client_certificate(folder: Path) -> dict[str, Path]:
+    """A company CA and a client certificate from it, as the agent's configuration takes them:
+    ca.pem, client.pem, its key protected by the password, and both in client.pfx."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    now = datetime.now(timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder(issuer_name=name("Contoso CA"), subject_name=name("Contoso CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    client = (
+        x509.CertificateBuilder(issuer_name=ca.subject, subject_name=name(CLIENT_CN))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    protect = serialization.BestAvailableEncryption(CLIENT_PASSWORD.encode())
+    files = {
+        "ca": ca.public_bytes(serialization.Encoding.PEM),
+        "cert": client.public_bytes(serialization.Encoding.PEM),
+        "key": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, protect
+        ),
+        "archive": pkcs12.serialize_key_and_certificates(b"agent", key, client, [ca], protect),
+    }
+    paths = {}
+    for kind, content in files.items():
+        paths[kind] = folder / f"agent-{kind}.{'pfx' if kind == 'archive' else 'pem'}"
+        paths[kind].write_bytes(content)
+    return paths
+
+
+@pytest.mark.parametrize("form", ["pem and key", "archive"])
+def test_the_agents_client_certificate_is_presented_on_every_call(
+    start_emulator: StartEmulator, tmp_path: Path, form: str
+) -> None:
+    files = agent_client_certificate(tmp_path)
+    emulator = start_emulator("--swap-seconds", "0.3", "--client-ca", str(files["ca"]))
+    emulator.deploy(APP, "staging", "v2")
+    variables = {
+        "AGENT_CLIENTCERT": str(files["cert"]),
+        "SECRET_AGENT_CLIENTCERTPASSWORD": CLIENT_PASSWORD,
+    }
+    if form == "archive":
+        variables["AGENT_CLIENTCERTARCHIVE"] = str(files["archive"])
+    else:
+        variables["AGENT_CLIENTCERTKEY"] = str(files["key"])
+    with ConnectProxy() as proxy:
+        env = environment(emulator, tmp_path, "oidc", **variables, **behind(proxy))
+        started = time.time()
+
+        log = run_task(env, tmp_path)
+
+    calls = calls_during(emulator, started)
+    assert log.result == "Succeeded", log.text
+    assert {c["server"] for c in calls} >= {"main", f"{APP}/production", f"{APP}/staging"}
+    assert {c["client_certificate"] for c in calls} == {CLIENT_CN}
+    assert all(c["client_port"] in proxy.opened_ports for c in calls)
+    assert CLIENT_PASSWORD in log.secrets and CLIENT_PASSWORD not in visible(log)
+    assert "PRIVATE KEY" not in visible(log)
+
+
+def test_a_client_certificate_archive_the_password_does_not_open_is_named(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    files = agent_client_certificate(tmp_path)
+    env = environment(
+        emulator,
+        tmp_path,
+        AGENT_CLIENTCERT=str(files["cert"]),
+        AGENT_CLIENTCERTARCHIVE=str(files["archive"]),
+        SECRET_AGENT_CLIENTCERTPASSWORD="not-the-password",
+    )
+
+    log = run_task(env, tmp_path)
+
+    assert log.result == "Failed"
+    (error,) = log.errors
+    assert f"client certificate archive {files['archive']} cannot be opened" in error, log.text
+    assert "--sslclientcertpassword" in error
+    assert mutating_calls(emulator) == []
+
+
+def test_a_client_certificate_the_server_does_not_accept_is_named(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    (tmp_path / "other").mkdir()
+    files = agent_client_certificate(tmp_path)
+    other_ca = agent_client_certificate(tmp_path / "other")["ca"]
+    emulator = start_emulator("--client-ca", str(other_ca))
+    env = environment(
+        emulator,
+        tmp_path,
+        AGENT_CLIENTCERT=str(files["cert"]),
+        AGENT_CLIENTCERTKEY=str(files["key"]),
+        SECRET_AGENT_CLIENTCERTPASSWORD=CLIENT_PASSWORD,
+    )
+
+    log = run_task(env, tmp_path)
+
+    assert log.result == "Failed"
+    (error,) = log.errors
+    host = emulator.url.split("://")[1].rstrip("/")
+    assert f"{host} refused the agent's TLS client certificate {files['cert']}" in error, log.text
+    assert "rejected the credentials" not in error
