@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.util.retry import Retry
 
 from runner.errors import UserError
 
@@ -140,6 +142,10 @@ class _AgentSession(requests.Session):
     def __init__(self, network: AgentNetwork) -> None:
         super().__init__()
         self._network = network
+        # As azure-core sets up its own sessions: urllib3 never retries; the callers decide.
+        adapter = HTTPAdapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
