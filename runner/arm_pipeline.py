@@ -54,12 +54,14 @@ class AzureCallError(Exception):
         status: int = 0,
         code: str = "",
         retry_after: Optional[float] = None,
+        azure_text: str = "",
     ) -> None:
         super().__init__(message)
         self.failure = failure
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.azure_text = azure_text  # Azure's own `Code: Message (HTTP n)`, when it answered
 
 
 class ArmPipeline:
@@ -161,12 +163,14 @@ class ArmPipeline:
                 self._log.debug(f"Azure said the token expired while {what}; renewing it.")
                 self._renew()
                 continue
+            said = azure_message(status, body)
             raise AzureCallError(
                 CallFailure.REJECTED,
-                f"{what}: Azure said {azure_message(status, body)}",
+                f"{what}: Azure said {said}",
                 status=status,
                 code=azure_code(body),
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                azure_text=said,
             )
         raise AssertionError("unreachable")
 

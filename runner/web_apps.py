@@ -169,12 +169,11 @@ class WebApps:
 
     def _no_subscription(self, error: AzureCallError) -> UserError:
         connection = self.connection
-        said = str(error).split("Azure said ", 1)[-1]
         return UserError(
             f"Subscription '{connection.subscription_id}' of service connection "
-            f"'{connection.name}' was not found: Azure said {said}. Check the connection's "
-            "subscription id, and that its identity has access to that subscription in this "
-            "tenant."
+            f"'{connection.name}' was not found: Azure said {error.azure_text}. Check the "
+            "connection's subscription id, and that its identity has access to that "
+            "subscription in this tenant."
         )
 
     # --- the swap -------------------------------------------------------------------------

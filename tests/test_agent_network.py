@@ -163,6 +163,33 @@ def test_an_untrusted_certificate_names_the_host_and_how_to_trust_it(
     assert mutating_calls(emulator) == []
 
 
+BAD_AGENT_SETTINGS = [
+    ({"AGENT_PROXYURL": "ftp://proxy:21"}, "Agent.ProxyUrl is 'ftp://proxy:21'"),
+    ({"AGENT_PROXYURL": "http://proxy:port"}, "not an http:// or https:// proxy address"),
+    (
+        {"AGENT_PROXYURL": "http://proxy:8080", "AGENT_PROXYBYPASSLIST": "contoso.com"},
+        "not a JSON array of regular expressions",
+    ),
+    (
+        {"AGENT_PROXYURL": "http://proxy:8080", "AGENT_PROXYBYPASSLIST": '["(unclosed"]'},
+        "holds '(unclosed', which is not a regular expression",
+    ),
+    ({"AGENT_CLIENTCERT": "/nowhere/client.pem"}, "neither its key"),
+]
+
+
+@pytest.mark.parametrize(("variables", "expected"), BAD_AGENT_SETTINGS)
+def test_a_wrong_agent_network_setting_is_named_before_any_call(
+    emulator: Emulator, tmp_path: Path, variables: dict[str, str], expected: str
+) -> None:
+    log = run_task(environment(emulator, tmp_path, **variables), tmp_path)
+
+    assert log.result == "Failed"
+    assert expected in log.errors[0], log.text
+    assert "Nothing was changed in Azure" in log.errors[0]
+    assert emulator.requests() == []
+
+
 def test_an_agent_cainfo_that_is_not_a_file_is_named(emulator: Emulator, tmp_path: Path) -> None:
     env = environment(emulator, tmp_path, AGENT_CAINFO=str(tmp_path / "missing.pem"))
 
@@ -170,7 +197,7 @@ def test_an_agent_cainfo_that_is_not_a_file_is_named(emulator: Emulator, tmp_pat
 
     assert log.result == "Failed"
     assert "Agent.CAInfo names" in log.errors[0] and "missing.pem" in log.errors[0]
-    assert emulator.requests() == [] or mutating_calls(emulator) == []
+    assert emulator.requests() == []
 
 
 def without_authority_and_audience(env: dict[str, str], connection_id: str) -> dict[str, str]:
