@@ -13,7 +13,7 @@ from typing import Optional
 
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
-from runner.probes import Probe, probe_slot
+from runner.probes import Probe, SlotProbes
 from runner.request import PRODUCTION, SlotRef, SwapRequest
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
 from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
@@ -113,6 +113,7 @@ class _SwapRun:
         self.sent = False
         self.started_at = 0.0
         self._pool = ThreadPoolExecutor(max_workers=2)
+        self._probes = SlotProbes(web_apps.network.session())
         self._before: list[Future[Probe]] = []
 
     @property
@@ -156,7 +157,7 @@ class _SwapRun:
         self.sent = True
         # Production keeps serving the old version until the switch: look now, off the path.
         self._before = [
-            self._pool.submit(probe_slot, slot.url) for slot in (self.target, self.source)
+            self._pool.submit(self._probes.probe, slot.url) for slot in (self.target, self.source)
         ]
         if sent.already_done:
             return self.swapped()
@@ -269,12 +270,10 @@ class _SwapRun:
         """Says which version each slot serves now; returns the same as one sentence."""
         timeout = 1.0 if quick else 5.0
         try:
-            probes = list(
-                self._pool.map(lambda s: probe_slot(s.url, timeout), (self.target, self.source))
-            )
+            slots = (self.target, self.source)
+            probes = list(self._pool.map(lambda s: self._probes.probe(s.url, timeout), slots))
         except RuntimeError:  # pool shut down
             return ""
-        slots = (self.target, self.source)
         self.log_before()
         parts = []
         for slot, probe in zip(slots, probes):

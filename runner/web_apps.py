@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from runner import app_service_requests as requests_to
+from runner.agent_network import AgentNetwork
 from runner.arm_pipeline import (
     ArmPipeline,
     AzureCallError,
@@ -83,9 +84,16 @@ class PollResult:
 class WebApps:
     """Sites and slots of one subscription, through one connection."""
 
-    def __init__(self, connection: Connection, log: Log, debug: bool = False) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        log: Log,
+        debug: bool = False,
+        network: Optional[AgentNetwork] = None,
+    ) -> None:
         self.connection = connection
-        self.arm = ArmPipeline(connection, log, debug)
+        self.network = network or AgentNetwork()
+        self.arm = ArmPipeline(connection, log, debug, network=self.network)
 
     def authenticate(self) -> None:
         """Gets a token now, so a wrong credential fails before anything else is tried."""
@@ -96,9 +104,14 @@ class WebApps:
     def find_resource_group(self, app: str) -> str:
         """The resource group of the app named `app` in the subscription."""
         subscription = self.connection.subscription_id
-        sites = self.arm.send_paged(
-            "listing the subscription's web apps", requests_to.list_sites(subscription)
-        )
+        try:
+            sites = self.arm.send_paged(
+                "listing the subscription's web apps", requests_to.list_sites(subscription)
+            )
+        except AzureCallError as error:
+            if error.code == "SubscriptionNotFound":
+                raise self._no_subscription(error) from None
+            raise
         groups = sorted(
             {_group_of(site) for site in sites if str(site.get("name", "")).lower() == app.lower()}
         )
@@ -133,6 +146,8 @@ class WebApps:
 
     def _not_found(self, ref: SlotRef, error: AzureCallError) -> UserError:
         where = f"subscription '{ref.subscription_id}'"
+        if error.code == "SubscriptionNotFound":
+            return self._no_subscription(error)
         if error.code == "ResourceGroupNotFound":
             return UserError(
                 f"Resource group '{ref.resource_group}' was not found in {where}. Check "
@@ -150,6 +165,15 @@ class WebApps:
         return UserError(
             f"Slot '{ref.slot}' was not found on App Service '{ref.app}' (resource group "
             f"'{ref.resource_group}', {where}). Its slots: {known}. Check the slot name."
+        )
+
+    def _no_subscription(self, error: AzureCallError) -> UserError:
+        connection = self.connection
+        return UserError(
+            f"Subscription '{connection.subscription_id}' of service connection "
+            f"'{connection.name}' was not found: Azure said {error.azure_text}. Check the "
+            "connection's subscription id, and that its identity has access to that "
+            "subscription in this tenant."
         )
 
     # --- the swap -------------------------------------------------------------------------

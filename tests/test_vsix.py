@@ -24,6 +24,7 @@ from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
 from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
 from tests.conftest import StartEmulator, agent_node
+from tests.connect_proxy import ConnectProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 20 * 1000 * 1000
@@ -174,6 +175,31 @@ def test_swap_with_production_succeeds_with_each_auth_scheme(
     assert log.outputs["SwapOutcome"] == "Swapped"
     assert emulator.serving(APP, "production") == "v2"
     assert emulator.serving(APP, "staging") == "v1"
+
+
+def test_behind_the_agents_proxy_trusting_only_agent_cainfo_every_call_goes_through_it(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], "oidc")
+    del env["REQUESTS_CA_BUNDLE"]  # the emulator's CA reaches the task only as Agent.CAInfo
+    with ConnectProxy("build-agent", "pr0xy;p@ss") as proxy:
+        env.update(
+            AGENT_CAINFO=emulator.ca_cert,
+            AGENT_PROXYURL=proxy.url,
+            AGENT_PROXYUSERNAME=proxy.username,
+            SECRET_AGENT_PROXYPASSWORD=proxy.password,
+        )
+        started = time.time()
+
+        log = harness.run(task, env, work)
+
+    calls = [c for c in emulator.requests(since=started) if not c["path"].startswith("/_emulator/")]
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert {c["server"] for c in calls} >= {"main", f"{APP}/production", f"{APP}/staging"}
+    assert all(c["client_port"] in proxy.opened_ports for c in calls), calls
+    assert emulator.serving(APP, "production") == "v2"
 
 
 @pytest.mark.parametrize("version", LOCAL_PYTHONS)

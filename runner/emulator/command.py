@@ -102,6 +102,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MSI_HEADER,
         help="the managed identity endpoint's X-IDENTITY-HEADER secret",
     )
+    parser.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="PEM",
+        help="ask every caller for a TLS client certificate (optional) issued by this CA, and "
+        "log its subject",
+    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,6 +149,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         client_secret_expired=args.client_secret_expired,
         system_access_token=args.system_access_token,
         msi_header=args.msi_header,
+        client_ca=args.client_ca,
     )
 
 

@@ -47,7 +47,7 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
         self.pki: Pki = ensure_pki(settings.data_dir)
-        context = tls_context(self.pki)
+        context = tls_context(self.pki, settings.client_ca)
         clock = time.time
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)

@@ -81,3 +81,4 @@ class EmulatorSettings:
     client_secret_expired: bool = False
     system_access_token: str = DEFAULT_SYSTEM_ACCESS_TOKEN
     msi_header: str = DEFAULT_MSI_HEADER
+    client_ca: Path | None = None  # ask callers for a client certificate issued by this CA
