@@ -28,6 +28,7 @@ from runner.emulator.apps import (
     seeded_app,
 )
 from runner.emulator.health import parse_health
+from runner.emulator.rampup import RampUpRule, rules_of
 from runner.emulator.settings import AppSeed
 from runner.emulator.slotvalues import loose_values, set_values, sticky_values
 
@@ -38,6 +39,7 @@ class SiteView(NamedTuple):
     deployment: Deployment
     app_settings: dict[str, str]
     health_check_path: str | None
+    request_number: int = 0  # this request's number among those the deployment served
 
 
 class SwapPlan(NamedTuple):
@@ -117,6 +119,18 @@ class AppService:
                 dict(slot.app_settings),
                 path if isinstance(path, str) and path else None,
             )
+
+    def serve(self, app_key: tuple[str, str], slot_name: str) -> SiteView:
+        """The slot's site as it answers one more request (counted on its deployment)."""
+        with self._lock:
+            self._advance()
+            deployment = self._apps[app_key].slots[slot_name.lower()].deployment
+            deployment.served += 1
+            return self.site_view(app_key, slot_name)._replace(request_number=deployment.served)
+
+    def ramp_up_rules(self, app_key: tuple[str, str]) -> list[RampUpRule]:
+        with self._lock:
+            return rules_of(self._apps[app_key])
 
     def operation(self, operation_id: str) -> Operation | None:
         with self._lock:
