@@ -209,3 +209,21 @@ def test_a_flaky_version_passes_one_probe_and_fails_a_fifth_of_its_requests(
     assert statuses.count(500) == 10
     assert [n for n, status in enumerate(statuses, 1) if status == 500][:2] == [5, 10]
     assert emulator.counters(app)["staging"]["http5xx"] == 10
+
+
+def test_azure_mgmt_monitor_lists_the_metric_definitions_of_a_slot(
+    monitor: MonitorManagementClient,
+) -> None:
+    definitions = list(monitor.metric_definitions.list(resource_id("web-late", "staging")))
+
+    by_name = {d.name.value: d for d in definitions if d.name is not None}
+    assert list(by_name)[:5] == ["Requests", "Http2xx", "Http3xx", "Http4xx", "Http5xx"]
+    assert {"HttpResponseTime", "AverageResponseTime"} <= set(by_name)
+    errors = by_name["Http5xx"]
+    assert (errors.namespace, errors.unit, errors.primary_aggregation_type) == (
+        "Microsoft.Web/sites/slots",
+        "Count",
+        "Total",
+    )
+    grains = [a.time_grain for a in errors.metric_availabilities or []]
+    assert grains[0] == datetime.timedelta(minutes=1)
