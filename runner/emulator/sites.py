@@ -65,7 +65,8 @@ class SlotSites:
                 serving, set_cookie = decision.slot, decision.set_cookie
             response = self._serve(app, serving, request)
             if set_cookie is not None:
-                response.headers["Set-Cookie"] = f"{COOKIE}={set_cookie}; path=/"
+                # App Service pins a client for an hour, or until its cookies are deleted.
+                response.headers["Set-Cookie"] = f"{COOKIE}={set_cookie}; Max-Age=3600; path=/"
             self.metrics.record(
                 (*app_key, serving.lower()),
                 response.status,
