@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -227,3 +228,50 @@ def test_azure_mgmt_monitor_lists_the_metric_definitions_of_a_slot(
     )
     grains = [a.time_grain for a in errors.metric_availabilities or []]
     assert grains[0] == datetime.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"interval": "PT2M"}, "Invalid time grain 'PT2M'. Supported time grains: PT1M, PT5M"),
+        ({"aggregation": "Total,Median"}, "Invalid aggregation 'Median'. Valid aggregations:"),
+        (
+            {"timespan": "2026-11-29T12:10:00Z/2026-11-29T12:00:00Z"},
+            "the end must be later than the start",
+        ),
+        ({"filter": "Instance eq '*'"}, "$filter is not supported"),
+        ({"metricnamespace": "Microsoft.Web/serverfarms"}, "Valid metric namespaces"),
+    ],
+)
+def test_a_query_azure_monitor_would_refuse_is_a_400_saying_why(
+    monitor: MonitorManagementClient, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HttpResponseError) as refused:
+        monitor.metrics.list(resource_id("web-late"), metricnames="Requests", **options)
+
+    assert refused.value.status_code == 400
+    assert message in str(refused.value)
+
+
+def test_a_timespan_with_offsets_or_a_duration_and_coarser_grains(
+    emulator: Emulator, monitor: MonitorManagementClient
+) -> None:
+    app = "web-flaky"
+    start = time.time()
+    visit(emulator, app, 4)
+    until_published()
+    stamp = datetime.datetime.fromtimestamp(
+        start - 1, datetime.timezone(datetime.timedelta(hours=2))
+    )
+
+    by_duration = monitor.metrics.list(
+        resource_id(app), timespan=stamp.isoformat() + "/PT30S", interval="PT5M"
+    )
+    full = monitor.metrics.list(
+        resource_id(app), timespan=f"{stamp.isoformat()}/PT30S", interval="FULL"
+    )
+
+    assert totals(by_duration) == {"Requests": 4}
+    assert totals(full) == {"Requests": 4}
+    assert len(points_of(full.value[0])) == 1
+    assert full.timespan.endswith("Z")

@@ -15,7 +15,8 @@ GRAINS.update({"PT12H": 720, "P1D": 1440})
 FULL = "FULL"
 DEFAULT_SPAN_MINUTES = 60
 _DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$",
+    # A "+" of an offset that reached the query string unescaped has become a space.
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+ -]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
 _DURATION = re.compile(
