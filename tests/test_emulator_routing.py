@@ -163,3 +163,20 @@ def test_a_rule_app_service_could_not_apply_is_refused(
     assert refused.value.status_code == 400
     assert "actionHostName 'nowhere:1'" in str(refused.value)
     assert rules_of(client, app) == []
+
+
+def test_a_rule_naming_the_slot_host_as_az_derives_it_is_applied(
+    emulator: Emulator, client: WebSiteManagementClient
+) -> None:
+    app = "web-refuse"
+    production = client.web_apps.get(GROUP, app).properties
+    assert production is not None and production.default_host_name is not None
+    label, _, suffix = production.default_host_name.partition(".")
+    derived = RampUpRule(
+        name="staging", action_host_name=f"{label}-staging.{suffix}", reroute_percentage=100
+    )
+    config = SiteConfig(experiments=Experiments(ramp_up_rules=[derived]))
+    client.web_apps.update_configuration(GROUP, app, SiteConfigResource(properties=config))
+
+    assert slot_of(get(emulator, app)) == "staging"
+    set_rule(client, emulator, app, None)

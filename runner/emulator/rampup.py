@@ -108,10 +108,16 @@ class TrafficSplit:
 
 
 def _slot_of_host(app: App, host: Any) -> str | None:
+    """The slot whose host name this is: its `defaultHostName`, or that name as Azure derives it
+    from production's (`<app>-<slot>.azurewebsites.net`, which `az webapp traffic-routing set`
+    computes; here `127-<slot>.0.0.1:<production's port>`)."""
     if not isinstance(host, str):
         return None
+    wanted = host.strip().lower()
+    label, _, suffix = app.slots[PRODUCTION].host_name.partition(".")
     for slot in app.slots.values():
-        if not is_production(slot.name) and slot.host_name.lower() == host.strip().lower():
+        derived = f"{label}-{slot.name}.{suffix}"
+        if not is_production(slot.name) and wanted in (slot.host_name.lower(), derived.lower()):
             return slot.name
     return None
 
