@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import urllib.parse
 from typing import NamedTuple
 
 from runner.emulator.monitor.catalog import AGGREGATIONS, DEFINITIONS, MetricDefinition, find_metric
@@ -103,6 +104,9 @@ def _aggregations(text: str | None) -> tuple[str, ...] | None:
 def _timespan(text: str | None, now: float, default_seconds: float) -> tuple[float, float]:
     if not text or not text.strip():
         return now - default_seconds, now
+    # The Azure CLI escapes the timespan itself before its SDK escapes the query string, so the
+    # value arrives escaped once more (`12%3A00%3A00%2B00%3A00%2F...`); Azure Monitor takes it.
+    text = urllib.parse.unquote(text)
     first, slash, second = text.strip().partition("/")
     start = _moment(first, text)
     if not slash:
