@@ -9,6 +9,8 @@ standard-library-only Python (as the agent runs it):
   ours, warm       the task folder run once before (bytecode written by that run)
   ours, cold       the task folder freshly unpacked from the .vsix for this run
   azure-mgmt-web   a script with the SDK's defaults (its packages compiled by pip at install)
+  Microsoft's task AzureAppServiceManage@0, Swap Slots, when SWAP_SLOTS_MS_TASK_DIR names a
+                   built copy of it (see tests/test_emulator_ms_task.py), run as the agent runs it
 
     python -m benchmarks.cold_swap [--runs 7] [--vsix build/vsix/x.vsix]
 """
@@ -123,6 +125,25 @@ class Contestants:
         env = {"REQUESTS_CA_BUNDLE": self.emulator.ca_cert, "PATH": ""}
         return self.script(sys.executable, SDK_SCRIPT, [], env)
 
+    def microsoft_task(self, folder: Path) -> Callable[[], float]:
+        from tests.ms_task_agent import MsTask, run_step
+
+        task = MsTask(folder)
+        node = harness.node()
+        assert node, "node is needed to run Microsoft's task"
+        step = {"Action": "Swap Slots", **SWAP, "SwapWithProduction": "true"}
+
+        def run() -> float:
+            work = self.scratch / f"ms-{time.monotonic_ns()}"
+            started = time.perf_counter()
+            log = run_step(task, node, self.emulator.info, work, step)
+            seconds = time.perf_counter() - started
+            if log.exit_code != 0 or set(log.results) - {"Succeeded"}:
+                raise SystemExit(f"Microsoft's task failed:\n{log.text}")
+            return seconds
+
+        return run
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,6 +162,11 @@ def main() -> int:
                 "SwapSlots from the .vsix, cold (freshly unpacked task folder)": runners.ours_cold,
                 "an azure-mgmt-web script with SDK defaults": runners.sdk,
             }
+            ms_folder = os.environ.get("SWAP_SLOTS_MS_TASK_DIR")
+            if ms_folder:
+                rows["Microsoft's AzureAppServiceManage@0, Swap Slots (node)"] = (
+                    runners.microsoft_task(Path(ms_folder))
+                )
             for run in rows.values():  # once each, untimed: the emulator and the OS caches
                 run()
             times: dict[str, list[float]] = {name: [] for name in rows}

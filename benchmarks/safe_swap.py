@@ -20,10 +20,13 @@ import threading
 import time
 from pathlib import Path
 
+import requests
+
 from runner.cancellation import Cancellation
 from runner.emulator.process import Emulator, start_emulator
 from runner.health_gate import HealthRules, wait_until_healthy
 from runner.local_agent import agent_environment, start_task
+from runner.probes import SlotProbes
 from runner.terminal_log import TerminalLog
 
 APP = "contoso-web"
@@ -36,7 +39,8 @@ def gate_seconds(emulator: Emulator) -> float:
     started = time.monotonic()
     log = TerminalLog(io.StringIO())  # the figure is the gate's time, not the printing's
     url = emulator.slot_url(APP, "staging")
-    check = wait_until_healthy("gate", url, rules, Cancellation(), log)
+    probes = SlotProbes(requests.Session())
+    check = wait_until_healthy("gate", url, rules, Cancellation(), log, probes)
     seconds = time.monotonic() - started
     if not check.passed:
         raise SystemExit(f"the gate did not pass: {check.summary()}")

@@ -173,7 +173,7 @@ function installedPath(python, index) {
       '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--only-binary=:all:',
       '--target', staging, '-r', path.join(PYTHON_DIR, 'requirements.txt'),
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'], windowsHide: true },
+    { stdio: ['ignore', 'inherit', 'inherit'], env: pipEnvironment(), windowsHide: true },
   );
   if (pip.status !== 0) {
     removeTree(staging);
@@ -191,6 +191,34 @@ function installedPath(python, index) {
     }
   }
   return [target];
+}
+
+// An agent variable as task-lib reads it: a secret one arrives as SECRET_<NAME>.
+function agentVariable(name) {
+  return (process.env[`SECRET_${name}`] || process.env[name] || '').trim();
+}
+
+// pip goes out the way the runner's own calls do: through the agent's proxy (Agent.ProxyUrl and
+// its credentials; its bypass list is regular expressions, which pip cannot take) and trusting
+// the agent's CA bundle (Agent.CAInfo). Through the environment, so no secret is on a command line.
+function pipEnvironment() {
+  const env = Object.assign({}, process.env);
+  const proxy = agentVariable('AGENT_PROXYURL');
+  if (proxy) {
+    const url = new URL(proxy);
+    const username = agentVariable('AGENT_PROXYUSERNAME');
+    if (username) {
+      url.username = username;
+      url.password = agentVariable('AGENT_PROXYPASSWORD');
+    }
+    env.HTTPS_PROXY = url.href;
+    env.HTTP_PROXY = url.href;
+  }
+  const caInfo = agentVariable('AGENT_CAINFO');
+  if (caInfo) {
+    env.PIP_CERT = caInfo;
+  }
+  return env;
 }
 
 // A freshly unpacked task has no bytecode: Python compiles each module before running it. The

@@ -6,10 +6,14 @@ Turns what the Azure Pipelines agent hands a task into a validated `AgentTask`.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
@@ -23,6 +27,7 @@ from runner.request import (
 )
 
 DEFAULT_TIMEOUT_MINUTES = 30.0
+AZURE_STACK = "azurestack"
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class AgentTask:
     connection: Connection
     debug: bool
     temp_dir: str
+    network: AgentNetwork = field(default_factory=AgentNetwork)
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -42,6 +48,11 @@ class AgentEnvironment:
 
     def get(self, name: str) -> str:
         return self._env.get(name.upper().replace(".", "_").replace(" ", "_"), "")
+
+    def variable(self, name: str) -> str:
+        """A pipeline variable as task-lib's getVariable reads it: a secret one arrives as
+        SECRET_<NAME>."""
+        return self.get("SECRET_" + name) or self.get(name)
 
     def input(self, name: str) -> str:
         return self.get("INPUT_" + name).strip()
@@ -65,12 +76,80 @@ def read_agent_task(environ: Mapping[str, str]) -> AgentTask:
     warnings: list[str] = []
     request = _read_request(env, warnings)
     connection = read_connection(env, _required(env, "ConnectedServiceName", "azureSubscription"))
+    temp_dir = env.get("AGENT_TEMPDIRECTORY")
     return AgentTask(
         request=request,
         connection=connection,
         debug=env.debug,
-        temp_dir=env.get("AGENT_TEMPDIRECTORY"),
+        temp_dir=temp_dir,
+        network=read_agent_network(env, temp_dir),
         warnings=tuple(warnings),
+    )
+
+
+def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:
+    """The agent's proxy and certificate settings (its --proxyurl, --sslcacert, ... options)."""
+    ca_file = env.variable("Agent.CAInfo")
+    if ca_file and not os.path.isfile(ca_file):
+        raise UserError(
+            f"Agent.CAInfo names '{ca_file}', which is not a file on this agent. Check the CA "
+            "bundle the agent was configured with (--sslcacert)."
+        )
+    client_cert = env.variable("Agent.ClientCert")
+    certificate = None
+    if client_cert:
+        certificate = load_client_certificate(
+            client_cert,
+            env.variable("Agent.ClientCertKey"),
+            env.variable("Agent.ClientCertArchive"),
+            env.variable("Agent.ClientCertPassword"),
+        )
+    return AgentNetwork(
+        proxy=_read_proxy(env),
+        ca_file=ca_file,
+        client_certificate=certificate,
+        temp_dir=temp_dir,
+    )
+
+
+def _read_proxy(env: AgentEnvironment) -> AgentProxy | None:
+    url = env.variable("Agent.ProxyUrl")
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UserError(
+            f"Agent.ProxyUrl is '{url}', which is not an http:// or https:// proxy address. "
+            "Check the proxy the agent was configured with (--proxyurl)."
+        )
+    bypass_text = env.variable("Agent.ProxyBypassList")
+    try:
+        bypass = json.loads(bypass_text) if bypass_text else []
+    except ValueError:
+        bypass = None
+    if not isinstance(bypass, list) or not all(isinstance(p, str) for p in bypass):
+        raise UserError(
+            f"Agent.ProxyBypassList is '{bypass_text}', not a JSON array of regular expressions. "
+            "Check the agent's .proxybypass file: one regular expression a line."
+        )
+    patterns = []
+    for pattern in bypass:
+        try:
+            patterns.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as error:
+            raise UserError(
+                f"Agent.ProxyBypassList holds '{pattern}', which is not a regular expression "
+                f"({error}). Fix that line of the agent's .proxybypass file."
+            ) from None
+    return AgentProxy(
+        url=f"{parts.scheme.lower()}://{parts.netloc}",
+        username=env.variable("Agent.ProxyUsername"),
+        password=env.variable("Agent.ProxyPassword"),
+        bypass=tuple(patterns),
     )
 
 
@@ -269,6 +348,9 @@ def _cloud(arm_url: str, datum: Any) -> Cloud:
     known = CLOUDS.get(environment.lower())
     authority = datum("environmentAuthorityUrl") or datum("activeDirectoryAuthority")
     audience = datum("activeDirectoryServiceEndpointResourceId")
+    if environment.lower() == AZURE_STACK and not (authority and audience):
+        # As Microsoft's task: both come from the hub's ARM metadata, once it can be asked.
+        return Cloud(environment, _slashed(arm_url), authority="", audience="")
     if known is None and not (authority and audience):
         raise UserError(
             f"The service connection's environment '{environment}' needs its authority and "
@@ -277,10 +359,14 @@ def _cloud(arm_url: str, datum: Any) -> Cloud:
         )
     return Cloud(
         name=environment,
-        arm_url=arm_url if arm_url.endswith("/") else arm_url + "/",
+        arm_url=_slashed(arm_url),
         authority=authority or (known.authority if known else ""),
         audience=audience or (known.audience if known else ""),
     )
+
+
+def _slashed(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _json(env: AgentEnvironment, name: str, connection_id: str, required: bool = True) -> Any:
@@ -319,9 +405,12 @@ def _checked(connection: Connection) -> Connection:
 def secrets_in(environ: Mapping[str, str]) -> list[str]:
     """Secret values the agent handed over, to register before anything is printed."""
     env = AgentEnvironment(environ)
-    found = [env.system_access_token]
+    found = [env.system_access_token, env.variable("Agent.ProxyPassword")]
+    found.append(env.variable("Agent.ClientCertPassword"))
     for key, value in environ.items():
         upper = key.upper()
+        if upper.startswith("SECRET_"):
+            found.append(value)
         if upper.startswith("ENDPOINT_AUTH_") and not upper.startswith("ENDPOINT_AUTH_SCHEME_"):
             if upper.startswith("ENDPOINT_AUTH_PARAMETER_"):
                 name = upper.rsplit("_", 1)[-1]

@@ -31,14 +31,16 @@ def run_agent_task(
     try:
         task = read_agent_task(environ)
         temp_dir = task.temp_dir
-        for secret in task.connection.secrets:
+        for secret in (*task.connection.secrets, *task.network.secrets):
             log.add_secret(secret)
         for warning in task.warnings:
             log.warning(warning)
         if debug:
             _route_sdk_logging(log)
-        web_apps = WebApps(task.connection, log, debug)
+        web_apps = WebApps(task.connection, log, debug, task.network)
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
+        for line in task.network.describe():
+            log.info(line)
         plan = plan_swap(task.request, web_apps, log)
         describe_plan(plan, log)
         result = release(plan, web_apps, log, cancellation)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from runner.health_gate import HealthCheck
-from runner.probes import Probe, probe_slot
+from runner.probes import Probe
 from runner.swap import Outcome, SwapPlan
 
 
@@ -74,7 +74,7 @@ def versions_now(plan: SwapPlan, timeout: float = 5.0) -> tuple[SlotVersion, ...
     """What the target, then the source, serve now (probed together)."""
     slots = (plan.target, plan.source)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        probes = list(pool.map(lambda slot: probe_slot(slot.url, timeout), slots))
+        probes = list(pool.map(lambda slot: plan.probes.probe(slot.url, timeout), slots))
     return tuple(SlotVersion.of(slot.ref.slot, probe) for slot, probe in zip(slots, probes))
 
 

@@ -10,6 +10,7 @@ of calls (`runner.app_service_requests`).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from enum import Enum
 from typing import Any, Optional
 
@@ -19,6 +20,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline import policies
+from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core._pipeline_client import ARMPipelineClient
 from azure.mgmt.core.policies import (
@@ -28,6 +30,7 @@ from azure.mgmt.core.policies import (
 )
 
 from runner import __version__
+from runner.agent_network import AgentNetwork, network_failure
 from runner.azure_errors import azure_code, azure_message
 from runner.connection import Connection
 from runner.credentials import RegisteringCredential, credential_for
@@ -51,31 +54,54 @@ class AzureCallError(Exception):
         status: int = 0,
         code: str = "",
         retry_after: Optional[float] = None,
+        azure_text: str = "",
     ) -> None:
         super().__init__(message)
         self.failure = failure
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.azure_text = azure_text  # Azure's own `Code: Message (HTTP n)`, when it answered
 
 
 class ArmPipeline:
     """Requests to one connection's Resource Manager, authenticated as that connection."""
 
     def __init__(
-        self, connection: Connection, log: Log, debug: bool = False, transport: Any = None
+        self,
+        connection: Connection,
+        log: Log,
+        debug: bool = False,
+        transport: Any = None,
+        network: Optional[AgentNetwork] = None,
     ) -> None:
         self.connection = connection
+        self.network = network or AgentNetwork()
         self._log = log
         self._debug = debug
-        self._transport = transport  # azure-core's default (requests) unless a test gives one
+        # requests through the agent's proxy and certificates, unless a test gives a transport.
+        self._transport = transport
         self._client: Optional[ARMPipelineClient[HttpRequest, HttpResponse]] = None
         self._credential: Optional[RegisteringCredential] = None
 
     def credential(self) -> RegisteringCredential:
         if self._credential is None:
-            self._credential = credential_for(self.connection, self._log)
+            self._discover_cloud()
+            self._credential = credential_for(self.connection, self._log, self.network)
         return self._credential
+
+    def _discover_cloud(self) -> None:
+        cloud = self.connection.cloud
+        if not cloud.needs_discovery:
+            return
+        from runner.azure_stack import discover_endpoints
+
+        cloud = discover_endpoints(cloud, self.network)
+        self._log.info(
+            f"Azure Stack Hub: authority {cloud.authority}, token audience {cloud.audience} "
+            f"(from {cloud.arm_url}metadata/endpoints)."
+        )
+        self.connection = replace(self.connection, cloud=cloud)
 
     def authenticate(self) -> None:
         """Gets a token now, so a wrong credential fails before anything else is tried."""
@@ -85,12 +111,19 @@ class ArmPipeline:
             raise self.credential_error(error) from None
         except ValueError as error:  # azure-identity's word for a malformed certificate etc.
             raise self.credential_error(error) from None
+        except ServiceRequestError as error:  # the managed identity endpoint, unreachable
+            failure = network_failure(error, self.network)
+            raise failure or AzureCallError(
+                CallFailure.NOT_SENT, f"getting a token for the connection: {error}"
+            ) from None
 
     def _pipeline(self) -> ARMPipelineClient[HttpRequest, HttpResponse]:
         if self._client is None:
-            self._client = _arm_client(
-                self.connection, self.credential(), self._debug, self._transport
+            credential = self.credential()
+            transport = self._transport or RequestsTransport(
+                session=self.network.session(), session_owner=False
             )
+            self._client = _arm_client(self.connection, credential, self._debug, transport)
         return self._client
 
     def _renew(self) -> None:
@@ -116,6 +149,9 @@ class ArmPipeline:
             except ClientAuthenticationError as error:
                 raise self.credential_error(error) from None
             except ServiceRequestError as error:
+                failure = network_failure(error, self.network)
+                if failure is not None:  # the agent's network settings: retrying cannot help
+                    raise failure from None
                 raise AzureCallError(CallFailure.NOT_SENT, f"{what}: {error}") from None
             except ServiceResponseError as error:
                 raise AzureCallError(CallFailure.NO_RESPONSE, f"{what}: {error}") from None
@@ -127,12 +163,14 @@ class ArmPipeline:
                 self._log.debug(f"Azure said the token expired while {what}; renewing it.")
                 self._renew()
                 continue
+            said = azure_message(status, body)
             raise AzureCallError(
                 CallFailure.REJECTED,
-                f"{what}: Azure said {azure_message(status, body)}",
+                f"{what}: Azure said {said}",
                 status=status,
                 code=azure_code(body),
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                azure_text=said,
             )
         raise AssertionError("unreachable")
 
@@ -161,6 +199,10 @@ class ArmPipeline:
             page = self.send_json(what, HttpRequest("GET", str(next_link)))
 
     def credential_error(self, error: Exception) -> UserError:
+        """Entra refused the connection's identity; or Entra could not be reached at all."""
+        failure = network_failure(error, self.network)
+        if failure is not None:
+            return failure
         connection = self.connection
         detail = str(getattr(error, "message", "") or error).strip()
         return UserError(

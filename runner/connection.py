@@ -27,6 +27,11 @@ class Cloud:
     audience: str
 
     @property
+    def needs_discovery(self) -> bool:
+        """An Azure Stack Hub connection that names only ARM: ask its metadata endpoint."""
+        return not (self.authority and self.audience)
+
+    @property
     def scope(self) -> str:
         return self.audience.rstrip("/") + "/.default"
 

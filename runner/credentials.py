@@ -6,7 +6,9 @@ from typing import Any, Optional
 
 import requests
 from azure import identity
+from azure.core.pipeline.transport import RequestsTransport
 
+from runner.agent_network import AgentNetwork, network_failure
 from runner.connection import Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.log import Log
@@ -30,10 +32,14 @@ class RegisteringCredential:
             close()
 
 
-def credential_for(connection: Connection, log: Log) -> RegisteringCredential:
+def credential_for(
+    connection: Connection, log: Log, network: AgentNetwork
+) -> RegisteringCredential:
     """Builds the azure-identity credential for `connection`; no network call yet."""
     cloud = connection.cloud
-    options: dict[str, Any] = {"authority": cloud.authority}
+    # Entra (and the managed identity endpoint) through the agent's proxy and certificates.
+    transport = RequestsTransport(session=network.session(), session_owner=False)
+    options: dict[str, Any] = {"authority": cloud.authority, "transport": transport}
     if not cloud.is_known_public_authority:
         # A private authority (Azure Stack, the local emulator) must not leak calls to
         # login.microsoftonline.com for instance discovery.
@@ -57,31 +63,34 @@ def credential_for(connection: Connection, log: Log) -> RegisteringCredential:
         inner = identity.ClientAssertionCredential(
             connection.tenant_id,
             connection.client_id,
-            lambda: _pipeline_oidc_token(oidc, log),
+            lambda: _pipeline_oidc_token(oidc, log, network),
             **options,
         )
     elif scheme is Scheme.MANAGED_IDENTITY:
-        inner = identity.ManagedIdentityCredential(client_id=connection.client_id or None)
+        inner = identity.ManagedIdentityCredential(
+            client_id=connection.client_id or None, transport=transport
+        )
     else:
         inner = identity.DefaultAzureCredential(**options)
     return RegisteringCredential(inner, log)
 
 
-def _pipeline_oidc_token(oidc: OidcSource, log: Log) -> str:
+def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: AgentNetwork) -> str:
     """Asks Azure DevOps for this job's OIDC token for the service connection."""
     url = oidc.request_uri.rstrip("/")
     try:
-        response = requests.post(
-            url,
-            params={"api-version": "7.1", "serviceConnectionId": oidc.service_connection_id},
-            headers={
-                "Authorization": "Bearer " + oidc.system_access_token,
-                "Content-Type": "application/json",
-            },
-            timeout=30,
-        )
+        with network.session() as session:
+            response = session.post(
+                url,
+                params={"api-version": "7.1", "serviceConnectionId": oidc.service_connection_id},
+                headers={
+                    "Authorization": "Bearer " + oidc.system_access_token,
+                    "Content-Type": "application/json",
+                },
+                timeout=30,
+            )
     except requests.RequestException as error:
-        raise UserError(
+        raise network_failure(error, network) or UserError(
             f"Could not reach Azure DevOps for the OIDC token ({url}): {error}"
         ) from None
     token: Optional[str] = None

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 from runner.cancellation import Cancellation
 from runner.log import Log
-from runner.probes import Probe, probe_slot
+from runner.probes import Probe, SlotProbes
 from runner.request import SafetyChecks
 
 PROBE_INTERVAL_SECONDS = 1.0  # between the starts of two probes
@@ -106,6 +106,7 @@ def wait_until_healthy(
     rules: HealthRules,
     cancellation: Cancellation,
     log: Log,
+    slot_probes: SlotProbes,
 ) -> HealthCheck:
     """Probes `site_url` (at the health path, else its root) until it passes or time runs out."""
     url = urljoin(site_url, rules.path.lstrip("/")) if rules.path else site_url
@@ -122,7 +123,7 @@ def wait_until_healthy(
     while True:
         sent_at = time.monotonic()
         timeout = max(0.5, min(PROBE_TIMEOUT_SECONDS, deadline - sent_at))
-        last = probe_slot(url, timeout)
+        last = slot_probes.probe(url, timeout)
         probes += 1
         healthy = _healthy(last, rules)
         in_a_row = in_a_row + 1 if healthy else 0

@@ -9,52 +9,80 @@ and the task finds most of its bytecode already written, exactly as it would hav
 
     python -S -m runner.precompile LIST_FILE STRIPE STRIPES
 
-Standard library only, and silent: a module it cannot compile is left to the task's own import.
+Standard library only (nothing that would itself need compiling), and silent: a module it cannot
+compile is left to the task's own import.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
-import py_compile
 import sys
-from importlib.util import cache_from_source
-
-TIMESTAMP = py_compile.PycInvalidationMode.TIMESTAMP
+from importlib.util import MAGIC_NUMBER, cache_from_source
 
 
-def source_of(module: str, search_path: list[str]) -> str:
-    """The .py file `module` would be imported from, or "" when there is none."""
-    relative = os.path.join(*module.split("."))
-    for entry in search_path:
-        for candidate in (relative + ".py", os.path.join(relative, "__init__.py")):
-            path = os.path.join(entry, candidate)
-            if os.path.isfile(path):
-                return path
-    return ""
+def locate(modules: list[str], search_path: list[str]) -> list[str]:
+    """The .py file of each module ("" when there is none, e.g. a compiled one), found as the
+    import system finds it: inside its parent package's folder once that is known (the list
+    names parents first), along the whole path for top-level names and namespace packages."""
+    folders: dict[str, str] = {}  # regular package -> its folder
+    sources = []
+    for module in modules:
+        parent, _, name = module.rpartition(".")
+        if parent in folders:
+            bases = [folders[parent]]
+        else:
+            bases = [
+                os.path.join(entry, *parent.split(".")) if parent else entry
+                for entry in search_path
+            ]
+        source = ""
+        for base in bases:
+            package = os.path.join(base, name, "__init__.py")
+            if os.path.isfile(package):
+                folders[module] = os.path.dirname(package)
+                source = package
+                break
+            plain = os.path.join(base, name + ".py")
+            if os.path.isfile(plain):
+                source = plain
+                break
+        sources.append(source)
+    return sources
+
+
+def write_bytecode(source: str) -> bool:
+    """Writes `source`'s bytecode where and how the import system would (a timestamp-checked
+    .pyc in __pycache__); False when it exists already or cannot be written."""
+    cached = cache_from_source(source)
+    if os.path.exists(cached):
+        return False
+    try:
+        with open(source, "rb") as file:
+            text = file.read()
+        stat = os.stat(source)
+        code = compile(text, source, "exec", dont_inherit=True)
+        header = MAGIC_NUMBER + b"\0\0\0\0"  # flags 0: checked against the source's mtime and size
+        header += (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+        header += (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        partial = f"{cached}.{os.getpid()}"
+        with open(partial, "wb") as out:
+            out.write(header + marshal.dumps(code))
+        os.replace(partial, cached)  # whole or not at all, for the task reading beside us
+    except (OSError, SyntaxError, ValueError):  # a read-only folder, a race: the task compiles
+        return False
+    return True
 
 
 def precompile(modules: list[str], stripe: int, stripes: int, search_path: list[str]) -> int:
     """Writes the bytecode of modules[-1 - stripe], [-1 - stripe - stripes], ...; returns how many
     it wrote (the ones the task or another copy had already written are skipped)."""
+    sources = locate(modules, search_path)
     written = 0
-    for index in range(len(modules) - 1 - stripe, -1, -stripes):
-        source = source_of(modules[index], search_path)
-        if not source:
-            continue
-        cached = cache_from_source(source)
-        if os.path.exists(cached):
-            continue
-        try:
-            # The import system's own format (timestamp-checked), so the task accepts the file.
-            py_compile.compile(
-                source,
-                cached,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
-            )
-        except Exception:  # a race with the task's own write, a read-only folder: its loss only
-            continue
-        written += 1
+    for index in range(len(sources) - 1 - stripe, -1, -stripes):
+        if sources[index] and write_bytecode(sources[index]):
+            written += 1
     return written
 
 

@@ -157,7 +157,9 @@ def _gate(
                 "in its site config, and ExpectedVersion is empty."
             )
             return None
-        check = wait_until_healthy(f"gate: {source.ref.slot}", source.url, rules, cancellation, log)
+        check = wait_until_healthy(
+            f"gate: {source.ref.slot}", source.url, rules, cancellation, log, plan.probes
+        )
         log.info(f"Health gate {check.summary()}.")
     return check
 

@@ -32,28 +32,31 @@ class Probe:
         return f"{version} (HTTP {self.status})"
 
 
-# One session: the probes after a swap reuse the connections opened by the probes before it.
-_session = requests.Session()
+class SlotProbes:
+    """Probes through one session (the agent's proxy and certificates): the probes after a swap
+    reuse the connections opened by the probes before it."""
 
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
 
-def probe_slot(url: str, timeout: float = 5.0) -> Probe:
-    """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version` field."""
-    started = time.monotonic()
-    try:
-        response = _session.get(url, timeout=timeout, allow_redirects=True)
-    except requests.RequestException as error:
-        return Probe(url, 0, None, type(error).__name__, seconds=time.monotonic() - started)
-    seconds = time.monotonic() - started
-    version = response.headers.get(VERSION_HEADER)
-    if version is None and "json" in response.headers.get("Content-Type", ""):
+    def probe(self, url: str, timeout: float = 5.0) -> Probe:
+        """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version`."""
+        started = time.monotonic()
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("version") is not None:
-            version = str(body["version"])
-    excerpt = "" if 200 <= response.status_code < 300 else _excerpt(response.text)
-    return Probe(url, response.status_code, version, body_excerpt=excerpt, seconds=seconds)
+            response = self._session.get(url, timeout=timeout, allow_redirects=True)
+        except requests.RequestException as error:
+            return Probe(url, 0, None, _reason(error), seconds=time.monotonic() - started)
+        seconds = time.monotonic() - started
+        version = response.headers.get(VERSION_HEADER)
+        if version is None and "json" in response.headers.get("Content-Type", ""):
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and body.get("version") is not None:
+                version = str(body["version"])
+        excerpt = "" if 200 <= response.status_code < 300 else _excerpt(response.text)
+        return Probe(url, response.status_code, version, body_excerpt=excerpt, seconds=seconds)
 
 
 def _excerpt(text: str) -> str:
@@ -61,3 +64,13 @@ def _excerpt(text: str) -> str:
     if len(flat) <= EXCERPT_CHARACTERS:
         return flat
     return flat[:EXCERPT_CHARACTERS] + "..."
+
+
+def _reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(
+        error
+    ):
+        return "its TLS certificate is not trusted: see Agent.CAInfo"
+    if isinstance(error, requests.exceptions.ProxyError):
+        return "the agent's proxy refused it"
+    return type(error).__name__

@@ -129,7 +129,12 @@ class _Release:
                 )
                 return True
             check = wait_until_healthy(
-                f"gate: {source.ref.slot}", source.url, self.rules, self.cancellation, self.log
+                f"gate: {source.ref.slot}",
+                source.url,
+                self.rules,
+                self.cancellation,
+                self.log,
+                self.plan.probes,
             )
             self.checks.append(check)
             self.log.info(f"Health gate {check.summary()}.")
@@ -150,6 +155,7 @@ class _Release:
                 self.rules,
                 self.cancellation,
                 self.log,
+                self.plan.probes,
             )
             self.checks.append(check)
             self.log.info(f"Verification {check.summary()}.")

@@ -56,7 +56,7 @@ def swap_back(
         label = f"after swap back: {plan.target.ref.slot}"
         try:
             check = wait_until_healthy(
-                label, plan.target.url, rules.without_version(), cancellation, log
+                label, plan.target.url, rules.without_version(), cancellation, log, plan.probes
             )
             log.info(f"Check after the swap back {check.summary()}.")
         except StopNow:  # SIGTERM: the swap back is done; say so rather than lose it

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional
 
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
-from runner.probes import Probe, probe_slot
+from runner.probes import Probe, SlotProbes
 from runner.request import PRODUCTION, Action, SlotRef, SwapRequest
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
 from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
@@ -46,6 +46,8 @@ class SwapPlan:
     target: SlotState
     production_url: str
     found_group: bool
+    # How the slots' own sites are reached: through the agent's proxy and certificates.
+    probes: SlotProbes = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
                 f"Slot '{slot.ref}' is {slot.state}: Azure warms up the source slot "
                 "before swapping, and a stopped site may fail that warm-up."
             )
-    return SwapPlan(request, source, target, production.url, found)
+    return SwapPlan(request, source, target, production.url, found, web_apps.probes)
 
 
 def describe_plan(plan: SwapPlan, log: Log) -> None:
@@ -142,6 +144,7 @@ class _SwapRun:
         self.sent = False
         self.started_at = 0.0
         self._pool = ThreadPoolExecutor(max_workers=2)
+        self._probes = plan.probes
         self._before: list[Future[Probe]] = []
         self.before: tuple[Probe, ...] = ()
         self.after: tuple[Probe, ...] = ()
@@ -201,7 +204,7 @@ class _SwapRun:
         self.sent = True
         # Production keeps serving the old version until the switch: look now, off the path.
         self._before = [
-            self._pool.submit(probe_slot, slot.url) for slot in (self.target, self.source)
+            self._pool.submit(self._probes.probe, slot.url) for slot in (self.target, self.source)
         ]
         if sent.already_done:
             return self.swapped()
@@ -318,12 +321,10 @@ class _SwapRun:
         """Says which version each slot serves now; returns the same as one sentence."""
         timeout = 1.0 if quick else 5.0
         try:
-            probes = list(
-                self._pool.map(lambda s: probe_slot(s.url, timeout), (self.target, self.source))
-            )
+            slots = (self.target, self.source)
+            probes = list(self._pool.map(lambda s: self._probes.probe(s.url, timeout), slots))
         except RuntimeError:  # pool shut down
             return ""
-        slots = (self.target, self.source)
         self.after = tuple(probes)
         self.log_before()
         parts = []

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from runner import app_service_requests as requests_to
+from runner.agent_network import AgentNetwork
 from runner.arm_pipeline import (
     ArmPipeline,
     AzureCallError,
@@ -22,6 +23,7 @@ from runner.azure_errors import azure_message
 from runner.connection import Connection
 from runner.errors import UserError
 from runner.log import Log
+from runner.probes import SlotProbes
 from runner.request import PRODUCTION, SlotRef
 
 __all__ = [
@@ -99,9 +101,17 @@ class SettingDifference:
 class WebApps:
     """Sites and slots of one subscription, through one connection."""
 
-    def __init__(self, connection: Connection, log: Log, debug: bool = False) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        log: Log,
+        debug: bool = False,
+        network: Optional[AgentNetwork] = None,
+    ) -> None:
         self.connection = connection
-        self.arm = ArmPipeline(connection, log, debug)
+        self.network = network or AgentNetwork()
+        self.arm = ArmPipeline(connection, log, debug, network=self.network)
+        self.probes = SlotProbes(self.network.session())  # the slots' own sites, same network
 
     def authenticate(self) -> None:
         """Gets a token now, so a wrong credential fails before anything else is tried."""
@@ -112,9 +122,14 @@ class WebApps:
     def find_resource_group(self, app: str) -> str:
         """The resource group of the app named `app` in the subscription."""
         subscription = self.connection.subscription_id
-        sites = self.arm.send_paged(
-            "listing the subscription's web apps", requests_to.list_sites(subscription)
-        )
+        try:
+            sites = self.arm.send_paged(
+                "listing the subscription's web apps", requests_to.list_sites(subscription)
+            )
+        except AzureCallError as error:
+            if error.code == "SubscriptionNotFound":
+                raise self._no_subscription(error) from None
+            raise
         groups = sorted(
             {_group_of(site) for site in sites if str(site.get("name", "")).lower() == app.lower()}
         )
@@ -149,6 +164,8 @@ class WebApps:
 
     def _not_found(self, ref: SlotRef, error: AzureCallError) -> UserError:
         where = f"subscription '{ref.subscription_id}'"
+        if error.code == "SubscriptionNotFound":
+            return self._no_subscription(error)
         if error.code == "ResourceGroupNotFound":
             return UserError(
                 f"Resource group '{ref.resource_group}' was not found in {where}. Check "
@@ -213,6 +230,15 @@ class WebApps:
             f"resetting the settings of '{ref}' (canceling the swap with preview)",
             requests_to.reset_slot_config(ref),
             retry_total=0,
+        )
+
+    def _no_subscription(self, error: AzureCallError) -> UserError:
+        connection = self.connection
+        return UserError(
+            f"Subscription '{connection.subscription_id}' of service connection "
+            f"'{connection.name}' was not found: Azure said {error.azure_text}. Check the "
+            "connection's subscription id, and that its identity has access to that "
+            "subscription in this tenant."
         )
 
     # --- the swap -------------------------------------------------------------------------

@@ -10,11 +10,19 @@ from typing import Any, Optional
 
 import pytest
 from azure.identity import ClientSecretCredential
+from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
 from runner.emulator.process import Emulator, start_emulator
 
-__all__ = ["Emulator", "emulator_for_sdk", "secret_credential", "start_emulator", "web_client"]
+__all__ = [
+    "Emulator",
+    "emulator_for_sdk",
+    "monitor_client",
+    "secret_credential",
+    "start_emulator",
+    "web_client",
+]
 
 
 def secret_credential(emulator: Emulator, secret: Optional[str] = None) -> ClientSecretCredential:
@@ -32,6 +40,16 @@ def web_client(emulator: Emulator, credential: Any = None) -> WebSiteManagementC
     """azure-mgmt-web, unchanged, talking to the emulator's Resource Manager."""
     return WebSiteManagementClient(
         credential or secret_credential(emulator),
+        emulator.subscription_id,
+        base_url=emulator.url,
+        credential_scopes=[emulator.arm_scope],
+    )
+
+
+def monitor_client(emulator: Emulator) -> MonitorManagementClient:
+    """azure-mgmt-monitor, unchanged, reading metrics through the emulator's Resource Manager."""
+    return MonitorManagementClient(
+        secret_credential(emulator),
         emulator.subscription_id,
         base_url=emulator.url,
         credential_scopes=[emulator.arm_scope],

@@ -33,7 +33,7 @@ GROUP, APP = "rg-swap-demo", "contoso-web"
 class SentRequest(NamedTuple):
     method: str
     path: str
-    api_version: list[str]
+    query: dict[str, list[str]]
     body: Any
 
 
@@ -53,7 +53,7 @@ class Recorder(requests.adapters.HTTPAdapter):
                 SentRequest(
                     str(request.method),
                     url.path.lower(),
-                    parse_qs(url.query).get("api-version", []),
+                    parse_qs(url.query),
                     json.loads(text) if text else None,
                 )
             )
@@ -220,4 +220,4 @@ def test_request_is_the_one_azure_mgmt_web_sends(
     pipeline.send(case, ours_request(emulator), accept_errors=True)
 
     assert our_sent.sent[:1] == sdk_sent.sent[:1], (our_sent.sent, sdk_sent.sent)
-    assert our_sent.sent[0].api_version == [build.API_VERSION]
+    assert our_sent.sent[0].query == {"api-version": [build.API_VERSION]}

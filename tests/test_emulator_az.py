@@ -1,4 +1,5 @@
-"""Scenario (opt-in): the real Azure CLI logs in to the emulator and swaps, previews and resets.
+"""Scenario (opt-in): the real Azure CLI logs in to the emulator and swaps, previews and resets,
+routes a share of production's traffic to a slot and reads the slot's metrics.
 
 Skipped unless SWAP_SLOTS_TEST_AZ=1. The first run installs azure-cli into a cached virtual
 environment (several minutes); set SWAP_SLOTS_AZ to an existing `az` to skip that.
@@ -6,14 +7,18 @@ environment (several minutes); set SWAP_SLOTS_AZ to an existing `az` to skip tha
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import subprocess
 import sys
+import time
 import venv
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.emulator_process import Emulator, start_emulator
 
@@ -64,7 +69,13 @@ class Az:
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with start_emulator(tmp_path_factory.mktemp("emulator"), "--swap-seconds", "1") as running:
+    with start_emulator(
+        tmp_path_factory.mktemp("emulator"),
+        "--swap-seconds",
+        "1",
+        "--metrics-minute-seconds",
+        "0.5",
+    ) as running:
         yield running
 
 
@@ -113,3 +124,42 @@ def test_az_previews_then_resets(az: Az) -> None:
 
     assert previewed == "production"
     assert slot_name_setting(az, "staging") == "staging"
+
+
+def test_az_routes_traffic_to_a_slot_and_reads_its_metrics(az: Az, emulator: Emulator) -> None:
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    az("webapp", "traffic-routing", "set", *APP_ARGS, "--distribution", "staging=100")
+    shown = json.loads(az("webapp", "traffic-routing", "show", *APP_ARGS))
+    production = emulator.slot_url(APP, "production")
+    served = [
+        requests.get(production, verify=emulator.ca_cert, timeout=5).json()["slot"]
+        for _ in range(3)
+    ]
+    az("webapp", "traffic-routing", "clear", *APP_ARGS)
+    time.sleep(1.5)  # past the minute and its publishing delay (0.5 s minutes)
+    end = datetime.datetime.now(datetime.timezone.utc)
+    slot_id = json.loads(az("webapp", "show", *APP_ARGS, "--slot", "staging"))["id"]
+    metrics = json.loads(
+        az(
+            "monitor",
+            "metrics",
+            "list",
+            "--resource",
+            slot_id,
+            "--metric",
+            "Requests",
+            "--interval",
+            "PT1M",
+            "--aggregation",
+            "Total",
+            "--start-time",
+            start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--end-time",
+            end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    )
+
+    assert [(rule["name"], rule["reroutePercentage"]) for rule in shown] == [("staging", 100.0)]
+    assert served == ["staging"] * 3
+    points = metrics["value"][0]["timeseries"][0]["data"]
+    assert sum(point.get("total") or 0 for point in points) == 3

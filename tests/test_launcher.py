@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -16,9 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from runner.emulator.process import Emulator
 from tests import conftest
 from tests import vsix_harness as harness
 from tests.agent_releases import node_versions
+from tests.connect_proxy import ConnectProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(harness.node() is None, reason="node is not on PATH")
@@ -301,3 +307,48 @@ def test_a_failed_install_fails_the_step_and_leaves_nothing_behind(
     assert "Installing the task's Python packages with pip failed" in log.errors[0]
     cache = work / "_tool" / "SwapSlotsTask"
     assert [p.name for p in cache.rglob("*") if p.is_dir() and p.parent != cache] == []
+
+
+class WheelServer:
+    """Serves one folder over HTTPS with the emulator's certificate for 127.0.0.1."""
+
+    def __init__(self, folder: Path, certificates: Path) -> None:
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificates / "server-cert.pem", certificates / "server-key.pem")
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_the_install_goes_through_the_agents_proxy_and_trusts_its_ca(
+    tmp_path: Path, work: Path, agent_node: str, emulator: Emulator, pki_dir: Path
+) -> None:
+    wheel = make_wheel(tmp_path)
+    server = WheelServer(tmp_path, pki_dir)
+    url = f"https://127.0.0.1:{server.port}/{wheel.name}"
+    task = make_task(tmp_path / "task", bundled=False, requirements=f"{url}\n")
+    env = {
+        **harness.bare_environment(work, []),
+        "INPUT_PYTHONINTERPRETER": sys.executable,
+        "AGENT_PROXYUSERNAME": "build agent",
+        "SECRET_AGENT_PROXYPASSWORD": "p@ss:word",
+        "AGENT_CAINFO": str(pki_dir / "ca-cert.pem"),  # the only way to trust the server
+    }
+    try:
+        with ConnectProxy("build agent", "p@ss:word") as proxy:
+            env["AGENT_PROXYURL"] = proxy.url
+            log = launch(task, env, work, agent_node)
+            tunnels = proxy.tunnels
+    finally:
+        server.close()
+
+    assert log.exit_code == 0, log.text
+    assert "Installing them once with pip" in log.stdout
+    assert [(t.target, t.status) for t in tunnels] == [(f"127.0.0.1:{server.port}", 200)]
+    assert "p@ss:word" not in log.stdout + log.stderr

@@ -6,13 +6,16 @@ run with node and a Python that has nothing but its standard library.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import zipfile
+from importlib.util import cache_from_source
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
 from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
 from tests.conftest import StartEmulator, agent_node
+from tests.connect_proxy import ConnectProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_BYTES = 20 * 1000 * 1000
@@ -171,6 +175,31 @@ def test_swap_with_production_succeeds_with_each_auth_scheme(
     assert log.outputs["SwapOutcome"] == "Swapped"
     assert emulator.serving(APP, "production") == "v2"
     assert emulator.serving(APP, "staging") == "v1"
+
+
+def test_behind_the_agents_proxy_trusting_only_agent_cainfo_every_call_goes_through_it(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3")
+    emulator.deploy(APP, "staging", "v2")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin], "oidc")
+    del env["REQUESTS_CA_BUNDLE"]  # the emulator's CA reaches the task only as Agent.CAInfo
+    with ConnectProxy("build-agent", "pr0xy;p@ss") as proxy:
+        env.update(
+            AGENT_CAINFO=emulator.ca_cert,
+            AGENT_PROXYURL=proxy.url,
+            AGENT_PROXYUSERNAME=proxy.username,
+            SECRET_AGENT_PROXYPASSWORD=proxy.password,
+        )
+        started = time.time()
+
+        log = harness.run(task, env, work)
+
+    calls = [c for c in emulator.requests(since=started) if not c["path"].startswith("/_emulator/")]
+    assert log.exit_code == 0 and log.result == "Succeeded", log.text
+    assert {c["server"] for c in calls} >= {"main", f"{APP}/production", f"{APP}/staging"}
+    assert all(c["client_port"] in proxy.opened_ports for c in calls), calls
+    assert emulator.serving(APP, "production") == "v2"
 
 
 @pytest.mark.parametrize("version", LOCAL_PYTHONS)
@@ -423,3 +452,53 @@ def test_sigint_during_the_swap_back_says_where_the_app_stands(
     assert "The swap back was still running in Azure" in log.errors[-1]
     assert "'production' serves version v2" in log.errors[-1]
     assert len(emulator.operations()) == 2
+
+
+FIND_SOURCES = """
+import importlib.util, sys
+for name in open(sys.argv[1], encoding="utf-8").read().split():
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # one only its importer can find (an alias)
+        continue
+    if spec and spec.origin and spec.origin.endswith(".py"):
+        print(spec.origin)
+"""
+
+
+def test_the_precompiler_writes_bytecode_the_task_then_uses(
+    task: harness.InstalledTask, python_bin: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "task"
+    shutil.copytree(task.task_dir, copy, copy_function=os.link)
+    python_dir = copy / "python"
+    index = json.loads((python_dir / "lib" / "index.json").read_text(encoding="utf-8"))
+    minor = ".".join(map(str, sys.version_info[:2]))
+    folders = [index["common"], *index["platforms"]["linux_x86_64"]["pythons"][minor]]
+    path = os.pathsep.join([str(python_dir), *(str(python_dir / "lib" / f) for f in folders)])
+    env = {"PYTHONPATH": path, "PATH": os.environ["PATH"]}
+    listing = str(python_dir / "startup-modules.txt")
+    python = str(python_bin / "python")
+
+    for stripe in (0, 1):  # what two spare cores would do
+        subprocess.run(
+            [python, "-S", "-m", "runner.precompile", listing, str(stripe), "2"],
+            env=env,
+            check=True,
+        )
+
+    found = subprocess.run(
+        [python, "-S", "-c", FIND_SOURCES, listing],
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(found) > 200  # azure-identity, azure-core, requests, the runner...
+    bytecode = {Path(cache_from_source(source)) for source in found}
+    missing = [str(p) for p in bytecode if not p.exists()]
+    assert not missing, missing
+    written = {p: p.stat().st_mtime_ns for p in bytecode}
+    subprocess.run([python, "-S", "-c", "import runner.agent_run"], env=env, check=True)
+    # Python rewrites bytecode it does not accept: the task took these as its own.
+    assert {p: p.stat().st_mtime_ns for p in bytecode} == written

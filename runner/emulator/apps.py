@@ -21,6 +21,7 @@ class Deployment:
     health: str = "healthy"  # see health.py
     warmup_seconds: float = 0.0
     started_at: float = 0.0  # the last (re)start of the app on its slot, Unix time
+    served: int = 0  # requests its site answered (a flaky version fails a share of them)
 
 
 @dataclass

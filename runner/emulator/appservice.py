@@ -28,6 +28,7 @@ from runner.emulator.apps import (
     seeded_app,
 )
 from runner.emulator.health import parse_health
+from runner.emulator.rampup import RampUpRule, rules_of
 from runner.emulator.settings import AppSeed
 from runner.emulator.slotvalues import loose_values, set_values, sticky_values
 
@@ -38,6 +39,7 @@ class SiteView(NamedTuple):
     deployment: Deployment
     app_settings: dict[str, str]
     health_check_path: str | None
+    request_number: int = 0  # this request's number among those the deployment served
 
 
 class SwapPlan(NamedTuple):
@@ -118,6 +120,18 @@ class AppService:
                 path if isinstance(path, str) and path else None,
             )
 
+    def serve(self, app_key: tuple[str, str], slot_name: str) -> SiteView:
+        """The slot's site as it answers one more request (counted on its deployment)."""
+        with self._lock:
+            self._advance()
+            deployment = self._apps[app_key].slots[slot_name.lower()].deployment
+            deployment.served += 1
+            return self.site_view(app_key, slot_name)._replace(request_number=deployment.served)
+
+    def ramp_up_rules(self, app_key: tuple[str, str]) -> list[RampUpRule]:
+        with self._lock:
+            return rules_of(self._apps[app_key])
+
     def operation(self, operation_id: str) -> Operation | None:
         with self._lock:
             self._advance()
@@ -186,9 +200,10 @@ class AppService:
                 target_slot.name.lower(),
             }:
                 raise _prepared_conflict(app, prepared)
-            if prepared is None:
-                self._prepare(app, source_slot, target_slot, preview=False)
+            # One instant for the acceptance and the source's restart: the warm-up is timed from it.
             now = self._clock()
+            if prepared is None:
+                self._prepare(app, source_slot, target_slot, now, preview=False)
             # The platform pings the restarted source until it has started, then switches.
             started = source_slot.deployment
             warm_at = max(now + plan.duration / 2, started.started_at + started.warmup_seconds)
@@ -218,7 +233,7 @@ class AppService:
                 raise errors.operation_in_progress(running.id, running.accepted_at, running.name)
             if app.prepared is not None:
                 raise _prepared_conflict(app, app.prepared)
-            self._prepare(app, source_slot, target_slot, preview=True)
+            self._prepare(app, source_slot, target_slot, self._clock(), preview=True)
             self._changed()
 
     def reset_slot_config(self, app: App, slot_name: str) -> None:
@@ -305,10 +320,10 @@ class AppService:
         operation.outcome, operation.status, operation.finished_at = "Failed", 400, at
         operation.error = body
 
-    def _prepare(self, app: App, source: Slot, target: Slot, *, preview: bool) -> None:
+    def _prepare(self, app: App, source: Slot, target: Slot, at: float, *, preview: bool) -> None:
         app.prepared = PreparedSwap(source.name, target.name, sticky_values(app, source), preview)
         set_values(source, loose_values(app, source), sticky_values(app, target))
-        source.deployment.started_at = self._clock()  # it restarts with those settings
+        source.deployment.started_at = at  # it restarts with those settings
 
     def _restore_source(self, app: App, prepared: PreparedSwap, at: float) -> None:
         source = app.slots[prepared.source.lower()]

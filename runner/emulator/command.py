@@ -1,4 +1,4 @@
-"""The emulator's command line: `swap-slots emulator`, `swap-slots emulator-deploy` and
+"""The emulator's command line: `swap-slots emulator`, `emulator-deploy`, `emulator-traffic` and
 `python -m runner.emulator`. The only emulator module that knows argparse."""
 
 from __future__ import annotations
@@ -42,6 +42,15 @@ def add_subcommands(subparsers: Any) -> None:
     )
     add_deploy_arguments(deploy)
     deploy.set_defaults(handler=run_deploy)
+
+    traffic = subparsers.add_parser(
+        "emulator-traffic",
+        help="send steady user traffic to an app's production site on a running emulator",
+        description="Send new clients to the app's production site, each honouring cookies as a "
+        "browser does (so routing rules pin it to a slot), then print where they were served.",
+    )
+    add_traffic_arguments(traffic)
+    traffic.set_defaults(handler=run_traffic)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +111,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MSI_HEADER,
         help="the managed identity endpoint's X-IDENTITY-HEADER secret",
     )
+    parser.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="PEM",
+        help="ask every caller for a TLS client certificate (optional) issued by this CA, and "
+        "log its subject",
+    )
+    parser.add_argument(
+        "--metrics-minute-seconds",
+        type=_positive_float,
+        default=60.0,
+        help="wall-clock seconds one metrics minute lasts; less compresses time for tests (60)",
+    )
+    parser.add_argument(
+        "--metrics-delay-minutes",
+        type=_non_negative_float,
+        default=1.0,
+        help="metrics minutes after its end before a minute's metrics are published (1)",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed of the routing rules' choices, for repeatable runs"
+    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +157,21 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", required=True, help="the emulator's url (from its ready line)")
+    parser.add_argument("--ca-cert", required=True, help="the emulator's CA certificate file")
+    parser.add_argument("--app", required=True, help="the app whose production site gets traffic")
+    parser.add_argument("--resource-group", help="the app's resource group, when ambiguous")
+    parser.add_argument(
+        "--rate", type=_positive_float, default=10.0, help="new clients a second (10)"
+    )
+    parser.add_argument("--seconds", type=_positive_float, default=10.0, help="for how long (10)")
+    parser.add_argument(
+        "--requests-per-client", type=int, default=1, help="requests each client makes (1)"
+    )
+    parser.add_argument("--path", default="/", help="the path requested (/)")
+
+
 def settings_from(args: argparse.Namespace) -> EmulatorSettings:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="swap-slots-emulator-"))
     apps = tuple(parse_app_seed(spec) for spec in args.apps) if args.apps else DEFAULT_APPS
@@ -142,6 +188,10 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         client_secret_expired=args.client_secret_expired,
         system_access_token=args.system_access_token,
         msi_header=args.msi_header,
+        client_ca=args.client_ca,
+        metrics_minute_seconds=args.metrics_minute_seconds,
+        metrics_delay_minutes=args.metrics_delay_minutes,
+        seed=args.seed,
     )
 
 
@@ -180,6 +230,27 @@ def run_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_traffic(args: argparse.Namespace) -> int:
+    from runner.emulator.traffic_client import TrafficFailed, traffic_report
+
+    try:
+        report = traffic_report(
+            args.url,
+            args.ca_cert,
+            args.app,
+            args.resource_group,
+            args.rate,
+            args.seconds,
+            max(1, args.requests_per_client),
+            args.path,
+        )
+    except TrafficFailed as error:
+        print(f"swap-slots emulator-traffic: {error}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m runner.emulator", description="Run the local App Service emulator."
@@ -192,6 +263,13 @@ def _non_negative_float(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
     return value
 
 

@@ -8,18 +8,31 @@ from typing import Any
 from runner.emulator.appservice import AppService
 from runner.emulator.faults import FaultBook, new_fault
 from runner.emulator.health import parse_health
+from runner.emulator.monitor.recorder import SiteMetrics
+from runner.emulator.rampup import check_rules
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.routing import Router
+from runner.emulator.settings import PRODUCTION
+from runner.emulator.usertraffic import TrafficRuns
 from runner.emulator.wire import HttpError, Params, Request, Response
 
 PREFIX = "/_emulator/"
 
 
 class Control:
-    def __init__(self, platform: AppService, faults: FaultBook, log: RequestLog) -> None:
+    def __init__(
+        self,
+        platform: AppService,
+        faults: FaultBook,
+        log: RequestLog,
+        metrics: SiteMetrics,
+        traffic: TrafficRuns,
+    ) -> None:
         self._platform = platform
         self._faults = faults
         self._log = log
+        self._metrics = metrics
+        self._traffic = traffic
 
     def add_routes(self, router: Router) -> None:
         router.add("POST", "/_emulator/deploy", self._deploy)
@@ -31,6 +44,10 @@ class Control:
         router.add("DELETE", "/_emulator/requests", self._clear_requests)
         router.add("GET", "/_emulator/operations", self._operations)
         router.add("GET", "/_emulator/state", self._state)
+        router.add("GET", "/_emulator/metrics", self._counters)
+        router.add("GET", "/_emulator/traffic", self._list_traffic)
+        router.add("POST", "/_emulator/traffic", self._start_traffic)
+        router.add("DELETE", "/_emulator/traffic", self._stop_traffic)
 
     def _deploy(self, request: Request, params: Params) -> Response:
         body = _object(request)
@@ -84,6 +101,10 @@ class Control:
         app = self._platform.find_one_app(
             resource_group if isinstance(resource_group, str) else None, body["app"]
         )
+        try:
+            check_rules(app, properties.get("experiments"))
+        except ValueError as error:
+            raise _bad(str(error)) from None
         if slot_name is None:
             slots = list(app.slots.values())
         else:
@@ -131,6 +152,56 @@ class Control:
 
     def _state(self, request: Request, params: Params) -> Response:
         return Response.json(200, self._platform.snapshot())
+
+    def _counters(self, request: Request, params: Params) -> Response:
+        """Per-slot counters since the start, live (the metrics API shows them later)."""
+        wanted = (request.param("app") or "").lower()
+        counters = []
+        for app, slot in self._platform.slots():
+            if wanted and app.name.lower() != wanted:
+                continue
+            key = (app.resource_group.lower(), app.name.lower(), slot.name.lower())
+            counters.append(
+                {
+                    "app": app.name,
+                    "resource_group": app.resource_group,
+                    "slot": slot.name,
+                    "url": f"https://{slot.host_name}/",
+                    **self._metrics.totals(key),
+                }
+            )
+        return Response.json(200, counters)
+
+    def _list_traffic(self, request: Request, params: Params) -> Response:
+        return Response.json(200, self._traffic.listing())
+
+    def _start_traffic(self, request: Request, params: Params) -> Response:
+        body = _object(request)
+        rate, seconds = body.get("rate"), body.get("seconds")
+        per_client = body.get("requests_per_client", 1)
+        path = body.get("path", "/")
+        if not isinstance(body.get("app"), str) or not _positive(rate) or not _positive(seconds):
+            raise _bad('traffic needs "app", "rate" (new clients a second) and "seconds" (> 0)')
+        assert isinstance(rate, (int, float)) and isinstance(seconds, (int, float))
+        if not isinstance(per_client, int) or isinstance(per_client, bool) or per_client < 1:
+            raise _bad("requests_per_client must be an integer >= 1")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise _bad("path must start with /")
+        resource_group = body.get("resource_group")
+        app = self._platform.find_one_app(
+            resource_group if isinstance(resource_group, str) else None, body["app"]
+        )
+        site_url = f"https://{app.slots[PRODUCTION].host_name}/"
+        run = self._traffic.start(app.name, site_url, float(rate), float(seconds), per_client, path)
+        return Response.json(202, run)
+
+    def _stop_traffic(self, request: Request, params: Params) -> Response:
+        self._traffic.stop_all()
+        return Response.json(200, self._traffic.listing())
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 def _object(request: Request) -> dict[str, Any]:

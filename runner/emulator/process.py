@@ -111,6 +111,13 @@ class Emulator:
         entries: list[dict[str, Any]] = self.control("GET", "operations")
         return entries
 
+    def counters(self, app: Optional[str] = None) -> dict[str, dict[str, Any]]:
+        """Each slot's live counters (`GET /_emulator/metrics`), by slot name."""
+        entries: list[dict[str, Any]] = self.control(
+            "GET", "metrics" if app is None else f"metrics?app={app}"
+        )
+        return {entry["slot"]: entry for entry in entries}
+
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = self.control("GET", "state")
         return state
@@ -121,6 +128,13 @@ class Emulator:
         for entry in self.info["apps"]:
             if entry["name"] == app and resource_group in (None, entry["resource_group"]):
                 return str(entry["slots"][slot]["url"])
+        raise KeyError(f"{app}/{slot}")
+
+    def host_name(self, app: str, slot: str) -> str:
+        """The slot's `defaultHostName`, as a routing rule's `actionHostName` names it."""
+        for entry in self.info["apps"]:
+            if entry["name"] == app:
+                return str(entry["slots"][slot]["host_name"])
         raise KeyError(f"{app}/{slot}")
 
     def serving(self, app: str, slot: str, resource_group: Optional[str] = None) -> str:

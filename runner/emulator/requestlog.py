@@ -14,6 +14,8 @@ class LoggedRequest(NamedTuple):
     path: str
     query: dict[str, str]
     status: int  # 0 when the connection was dropped without an answer
+    client_port: int  # the caller's TCP port: tells which connection (e.g. a proxy's) sent it
+    client_certificate: str  # the common name of the caller's client certificate, or ""
 
 
 # Enough for any test or demo; an emulator left running for days keeps only the newest.

@@ -11,7 +11,8 @@ import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from runner.emulator.certificates import Pki
@@ -21,10 +22,14 @@ from runner.emulator.wire import DropConnection, HttpError, Request, Response
 Answer = Callable[[Request], Response]
 
 
-def tls_context(pki: Pki) -> ssl.SSLContext:
+def tls_context(pki: Pki, client_ca: Path | None = None) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(pki.server_cert, pki.server_key)
+    if client_ca is not None:
+        # Optional, so that callers without one (the tests' control calls) still get in.
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(cafile=str(client_ca))
     return context
 
 
@@ -138,7 +143,14 @@ class _Exchange(BaseHTTPRequestHandler):
     def _record(self, started: float, request: Request, status: int) -> None:
         self.server.log.record(
             LoggedRequest(
-                started, self.server.name, request.method, request.path, dict(request.query), status
+                started,
+                self.server.name,
+                request.method,
+                request.path,
+                dict(request.query),
+                status,
+                int(self.client_address[1]),
+                _client_certificate(self.connection),
             )
         )
 
@@ -149,3 +161,11 @@ class _Exchange(BaseHTTPRequestHandler):
     do_DELETE = _handle
     do_HEAD = _handle
     do_OPTIONS = _handle
+
+
+def _client_certificate(connection: Any) -> str:
+    """The common name of the caller's verified client certificate, or ""."""
+    peer = connection.getpeercert() if isinstance(connection, ssl.SSLSocket) else None
+    subject = cast(tuple[tuple[tuple[str, str], ...], ...], (peer or {}).get("subject", ()))
+    names = [pair for rdn in subject for pair in rdn]
+    return next((str(value) for key, value in names if key == "commonName"), "")

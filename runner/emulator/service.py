@@ -18,7 +18,10 @@ from runner.emulator.control import PREFIX, Control
 from runner.emulator.devops.routes import DevOps
 from runner.emulator.entra import Entra
 from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
+from runner.emulator.monitor.recorder import MetricsTime, SiteMetrics
+from runner.emulator.monitor.routes import MetricsRoutes
 from runner.emulator.publishing import PublishingRoutes
+from runner.emulator.rampup import TrafficSplit
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.resourcelist import ResourceListRoutes
 from runner.emulator.resources import cloud_metadata
@@ -37,8 +40,9 @@ from runner.emulator.settings import (
     EmulatorSettings,
 )
 from runner.emulator.siteconfig import SiteConfigRoutes
-from runner.emulator.sites import start_slot_sites
+from runner.emulator.sites import SlotSites
 from runner.emulator.slotswap import SlotSwapRoutes
+from runner.emulator.usertraffic import TrafficRuns
 from runner.emulator.wire import DropConnection, Params, Request, Response
 from runner.emulator.workload import MSI_PATH, Workload, oidc_request_uri
 
@@ -47,7 +51,7 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
         self.pki: Pki = ensure_pki(settings.data_dir)
-        context = tls_context(self.pki)
+        context = tls_context(self.pki, settings.client_ca)
         clock = time.time
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)
@@ -55,6 +59,12 @@ class Emulator:
             settings.apps, settings.state_file, clock, settings.health_check_path
         )
         self._clock = clock
+        self.metrics = SiteMetrics(
+            MetricsTime(settings.metrics_minute_seconds, settings.metrics_delay_minutes), clock
+        )
+        self._slot_sites = SlotSites(
+            self.platform, self.metrics, TrafficSplit(settings.seed), clock
+        )
         self.main = HttpsServer(settings.port, context, self._answer, self.log, "main")
         self.url = f"https://127.0.0.1:{self.main.port}/"
         entra = Entra(
@@ -79,16 +89,20 @@ class Emulator:
         ).add_routes(self._arm_routes)
         SiteConfigRoutes(arm).add_routes(self._arm_routes)
         ResourceListRoutes(arm).add_routes(self._arm_routes)
+        MetricsRoutes(arm, self.metrics, clock).add_routes(self._arm_routes)
         publishing.add_routes(self._arm_routes)
 
         self._devops = DevOps(self.url, entra, settings.system_access_token, clock)
         self._control = Router()
-        Control(self.platform, self.faults, self.log).add_routes(self._control)
+        traffic = TrafficRuns(str(self.pki.ca_cert))
+        Control(self.platform, self.faults, self.log, self.metrics, traffic).add_routes(
+            self._control
+        )
         self._devops.add_control_routes(self._control)
         self._sites: list[HttpsServer] = []
 
     def start(self) -> None:
-        self._sites = start_slot_sites(self.platform, self.main.context, self.log, self._clock)
+        self._sites = self._slot_sites.start(self.main.context, self.log)
         self.main.start()
 
     def stop(self) -> None:
@@ -133,6 +147,8 @@ class Emulator:
             "state_file": str(self.settings.state_file) if self.settings.state_file else None,
             "swap_seconds": self.settings.swap_seconds,
             "health_check_path": self.settings.health_check_path,
+            "metrics_minute_seconds": self.settings.metrics_minute_seconds,
+            "metrics_delay_minutes": self.settings.metrics_delay_minutes,
             "apps": apps,
             **self._devops.ready_info(),
         }

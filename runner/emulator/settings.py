@@ -81,3 +81,7 @@ class EmulatorSettings:
     client_secret_expired: bool = False
     system_access_token: str = DEFAULT_SYSTEM_ACCESS_TOKEN
     msi_header: str = DEFAULT_MSI_HEADER
+    client_ca: Path | None = None  # ask callers for a client certificate issued by this CA
+    metrics_minute_seconds: float = 60.0  # how long a metrics minute lasts (less: a faster test)
+    metrics_delay_minutes: float = 1.0  # how long after its end a minute's metrics appear
+    seed: int | None = None  # of the routing rules' dice; None: a different run each time

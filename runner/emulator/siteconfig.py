@@ -6,6 +6,7 @@ from typing import Any
 
 from runner.emulator import errors, resources
 from runner.emulator.arm import SITE, SLOT, Arm
+from runner.emulator.rampup import check_rules
 from runner.emulator.routing import Router
 from runner.emulator.wire import Params, Request, Response
 
@@ -34,6 +35,10 @@ class SiteConfigRoutes:
         """PUT and PATCH both merge what they are given: SDKs send only the fields they set."""
         app, slot = self._arm.locate(params)
         changes = _properties(request)
+        try:
+            check_rules(app, changes.get("experiments"))
+        except ValueError as error:
+            raise errors.arm_error(400, "BadRequest", str(error)) from None
         self._arm.platform.change(lambda: slot.site_config.update(changes))
         return Response.json(200, resources.site_config(self._arm.subscription_id, app, slot))
 

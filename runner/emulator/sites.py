@@ -1,17 +1,22 @@
 """The slot sites: each slot of each app answers on its own HTTPS port with what it runs now.
 
 The port belongs to the slot, not to the version: after a swap, production's port serves what
-staging ran, as production's host name does in Azure.
+staging ran, as production's host name does in Azure. Production's port applies the app's
+routing rules (rampup.py): a routed request is served by the slot's version and counted on the
+slot's metrics. A slot's own port is never routed.
 """
 
 from __future__ import annotations
 
 import ssl
+import time
 from typing import Callable
 
-from runner.emulator.apps import App, Slot
+from runner.emulator.apps import App, Slot, is_production
 from runner.emulator.appservice import AppService
 from runner.emulator.health import judge
+from runner.emulator.monitor.recorder import SiteMetrics
+from runner.emulator.rampup import COOKIE, TrafficSplit
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.server import Answer, HttpsServer
 from runner.emulator.wire import Request, Response
@@ -22,31 +27,66 @@ _NOT_STARTED = (
 )
 
 
-def start_slot_sites(
-    platform: AppService, context: ssl.SSLContext, log: RequestLog, clock: Callable[[], float]
-) -> list[HttpsServer]:
-    servers = []
-    for app, slot in platform.slots():
-        site = _site(platform, app, slot, clock)
-        server = HttpsServer(0, context, site, log, f"{app.name}/{slot.name}")
-        slot.port = server.port
-        server.start()
-        servers.append(server)
-    return servers
+class SlotSites:
+    """What the slot sites share: the platform, the metrics they feed, the routing dice."""
 
+    def __init__(
+        self,
+        platform: AppService,
+        metrics: SiteMetrics,
+        split: TrafficSplit,
+        clock: Callable[[], float],
+    ) -> None:
+        self.platform = platform
+        self.metrics = metrics
+        self.split = split
+        self.clock = clock
 
-def _site(platform: AppService, app: App, slot: Slot, clock: Callable[[], float]) -> Answer:
-    app_key, app_name, slot_name = app.key, app.name, slot.name
+    def start(self, context: ssl.SSLContext, log: RequestLog) -> list[HttpsServer]:
+        servers = []
+        for app, slot in self.platform.slots():
+            site = self._site(app, slot)
+            server = HttpsServer(0, context, site, log, f"{app.name}/{slot.name}")
+            slot.port = server.port
+            server.start()
+            servers.append(server)
+        return servers
 
-    def answer(request: Request) -> Response:
-        view = platform.site_view(app_key, slot_name)
+    def _site(self, app: App, slot: Slot) -> Answer:
+        app_key, own_slot = app.key, slot.name
+        routes = is_production(slot.name)
+
+        def answer(request: Request) -> Response:
+            started = time.perf_counter()
+            serving, set_cookie = own_slot, None
+            if routes:
+                rules = self.platform.ramp_up_rules(app_key)
+                decision = self.split.route(rules, request.query, request.header("Cookie"))
+                serving, set_cookie = decision.slot, decision.set_cookie
+            response = self._serve(app, serving, request)
+            if set_cookie is not None:
+                # App Service pins a client for an hour, or until its cookies are deleted.
+                response.headers["Set-Cookie"] = f"{COOKIE}={set_cookie}; Max-Age=3600; path=/"
+            self.metrics.record(
+                (*app_key, serving.lower()),
+                response.status,
+                time.perf_counter() - started,
+                routed=serving != own_slot,
+            )
+            return response
+
+        return answer
+
+    def _serve(self, app: App, slot_name: str, request: Request) -> Response:
+        view = self.platform.serve(app.key, slot_name)
         deployment = view.deployment
         verdict = judge(
             deployment.health,
             view.app_settings,
             deployment.started_at,
             deployment.warmup_seconds,
-            clock(),
+            self.clock(),
+            view.request_number,
         )
         if deployment.health == "broken":
             # Azure's front end answers for a worker that never started.
@@ -56,15 +96,14 @@ def _site(platform: AppService, app: App, slot: Slot, clock: Callable[[], float]
             # Health probes (and a front end waiting for a starting app) get a short answer.
             headers["Content-Type"] = "text/plain; charset=utf-8"
             return Response(verdict.status, verdict.reason.encode(), headers)
+        slot = app.slots[slot_name.lower()]
         body = {
-            "app": app_name,
-            "slot": slot_name,
+            "app": app.name,
+            "slot": slot.name,
             "version": deployment.version,
             "hostName": slot.host_name,
         }
         return Response.json(verdict.status, body, headers)
-
-    return answer
 
 
 def _is_health_check(path: str, health_check_path: str | None) -> bool:

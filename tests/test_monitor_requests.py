@@ -1,0 +1,67 @@
+"""The task's Azure Monitor request is the one azure-mgmt-monitor sends for the same call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from io import StringIO
+
+import pytest
+from azure.mgmt.monitor import MonitorManagementClient
+
+from runner import monitor_requests as build
+from runner.app_service_requests import slot_path
+from runner.arm_pipeline import ArmPipeline
+from runner.connection import Cloud, Connection, Scheme
+from runner.request import SlotRef
+from runner.terminal_log import TerminalLog
+from tests.emulator_process import Emulator, emulator_for_sdk, secret_credential
+from tests.test_app_service_requests import Recorder, transport
+
+GROUP, APP = "rg-swap-demo", "contoso-web"
+END = datetime(2026, 11, 29, 12, 30, tzinfo=timezone.utc)
+START = END - timedelta(minutes=10)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with emulator_for_sdk(tmp_path_factory.mktemp("emulator"), "--app", f"{APP}@{GROUP}") as e:
+        yield e
+
+
+@pytest.mark.parametrize("slot", ["production", "staging"])
+def test_metrics_request_is_the_one_azure_mgmt_monitor_sends(slot: str, emulator: Emulator) -> None:
+    reference, ours = Recorder(), Recorder()
+    ref = SlotRef(emulator.subscription_id, GROUP, APP, slot)
+    resource_id = slot_path(ref)
+    client = MonitorManagementClient(
+        secret_credential(emulator),
+        emulator.subscription_id,
+        base_url=emulator.url,
+        credential_scopes=[emulator.arm_scope],
+        transport=transport(reference),
+    )
+    client.metrics.list(
+        resource_id,
+        timespan=f"{build.iso(START)}/{build.iso(END)}",
+        interval="PT1M",
+        metricnames="Requests,Http5xx",
+        aggregation="Total",
+    )
+    cloud = Cloud("Emulator", emulator.url, emulator.url, emulator.arm_audience)
+    connection = Connection(
+        "emulator",
+        Scheme.SERVICE_PRINCIPAL_SECRET,
+        cloud,
+        emulator.subscription_id,
+        emulator.tenant_id,
+        emulator.client_id,
+        emulator.client_secret,
+    )
+    pipeline = ArmPipeline(connection, TerminalLog(StringIO()), transport=transport(ours))
+    request = build.slot_metrics(ref, ("Requests", "Http5xx"), START, END, "Total")
+    answer = pipeline.send_json("reading metrics", request)
+
+    assert ours.sent == reference.sent
+    assert ours.sent[0].query["api-version"] == [build.API_VERSION]
+    assert [m["name"]["value"] for m in answer["value"]] == ["Requests", "Http5xx"]
