@@ -11,10 +11,11 @@ from runner.agent_env import read_agent_task, secrets_in
 from runner.app_report import AppReport
 from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
+from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
 from runner.release import release
-from runner.swap import Outcome, SwapPlan, describe_plan, plan_swap
+from runner.swap import SwapPlan, describe_plan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from runner.health_gate import HealthCheck
+from runner.outcome import Outcome
 from runner.probes import Probe
-from runner.swap import Outcome, SwapPlan
+from runner.swap import SwapPlan
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Optional
 
 from runner.app_report import AppReport
+from runner.outcome import Outcome
 from runner.pipeline_log import PipelineLog, TaskResult
-from runner.swap import Outcome
 
 _RESULTS = {
     Outcome.SWAPPED: TaskResult.SUCCEEDED,

@@ -15,7 +15,8 @@ from runner.app_report import AppReport, report_for, sentence, versions_now
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
-from runner.swap import Outcome, SwapPlan
+from runner.outcome import Outcome
+from runner.swap import SwapPlan
 from runner.web_apps import AzureCallError, CallFailure, SettingDifference, WebApps
 
 ATTEMPTS = 4

@@ -13,10 +13,11 @@ from runner.app_report import AppReport, SlotVersion, report_for, sentence, vers
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
 from runner.log import Log
+from runner.outcome import Outcome
 from runner.preview import cancel_preview, show_differences, start_preview
 from runner.request import Action
 from runner.rollback import swap_back
-from runner.swap import Outcome, SwapPlan, SwapResult, swap_slots
+from runner.swap import SwapPlan, SwapResult, swap_slots
 from runner.web_apps import AzureCallError, SettingDifference, WebApps
 
 

@@ -10,7 +10,8 @@ from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
 from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
-from runner.swap import Outcome, SwapPlan, SwapResult, swap_slots
+from runner.outcome import Outcome
+from runner.swap import SwapPlan, SwapResult, swap_slots
 from runner.web_apps import AzureCallError, SlotState, WebApps
 
 READ_ATTEMPTS = 3

@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Optional
 
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
+from runner.outcome import Outcome
 from runner.probes import Probe, SlotProbes
 from runner.request import PRODUCTION, Action, SlotRef, SwapRequest
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
@@ -20,23 +20,6 @@ from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
 
 DEFAULT_POLL_SECONDS = 1.0  # when Azure sends no Retry-After
 PROGRESS_EVERY_SECONDS = 10.0
-
-
-class Outcome(Enum):
-    """The `SwapOutcome` output variable."""
-
-    SWAPPED = "Swapped"
-    FAILED = "Failed"  # Azure failed the swap and kept both slots as they were
-    NOT_STARTED = "NotStarted"  # stopped before the swap was sent: nothing changed
-    CANCELED = "Canceled"  # canceled before the swap was sent: nothing changed
-    UNFINISHED = "Unfinished"  # the task stopped while Azure was still swapping
-    UNVERIFIED = "Unverified"  # swapped; the task stopped before production was verified
-    VERIFICATION_FAILED = "VerificationFailed"  # swapped; production failed; no swap back asked
-    ROLLED_BACK = "RolledBack"  # swapped, production failed, swapped back: the old version is live
-    ROLLBACK_FAILED = "RollbackFailed"  # swapped, production failed, Azure did not swap back
-    ROLLBACK_UNFINISHED = "RollbackUnfinished"  # the task stopped while Azure was swapping back
-    PREVIEW_STARTED = "PreviewStarted"  # swap with preview, phase 1 done: the source is prepared
-    PREVIEW_CANCELED = "PreviewCanceled"  # the source slot's own settings are back
 
 
 @dataclass(frozen=True)
