@@ -204,7 +204,8 @@ def build(refresh_wheels: bool = False) -> Path:
     (stage / "vss-extension.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
     output = BUILD / f"{manifest['publisher']}.{manifest['id']}-{version}.vsix"
-    output.unlink(missing_ok=True)
+    for old in BUILD.glob("*.vsix"):  # one extension in the folder: the one just built
+        old.unlink()
     run = subprocess.run(
         [
             *tfx_command(),
