@@ -15,6 +15,7 @@ compile is left to the task's own import.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
@@ -57,6 +58,7 @@ def write_bytecode(source: str) -> bool:
     cached = cache_from_source(source)
     if os.path.exists(cached):
         return False
+    partial = f"{cached}.{os.getpid()}"
     try:
         with open(source, "rb") as file:
             text = file.read()
@@ -66,11 +68,12 @@ def write_bytecode(source: str) -> bool:
         header += (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
         header += (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
         os.makedirs(os.path.dirname(cached), exist_ok=True)
-        partial = f"{cached}.{os.getpid()}"
         with open(partial, "wb") as out:
             out.write(header + marshal.dumps(code))
         os.replace(partial, cached)  # whole or not at all, for the task reading beside us
     except (OSError, SyntaxError, ValueError):  # a read-only folder, a race: the task compiles
+        with contextlib.suppress(OSError):
+            os.unlink(partial)  # e.g. Windows refuses to replace a file the task has open
         return False
     return True
 
