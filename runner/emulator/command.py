@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runner.emulator.appservice.health import HEALTH_HELP, parse_health
 from runner.emulator.faults import KINDS, parse_fault_option
-from runner.emulator.health import HEALTH_HELP, parse_health
 from runner.emulator.settings import (
     DEFAULT_APPS,
     DEFAULT_CLIENT_SECRET,

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.emulator.appservice import AppService
+from runner.emulator.appservice.health import parse_health
+from runner.emulator.appservice.platform import AppService
 from runner.emulator.faults import FaultBook, new_fault
-from runner.emulator.health import parse_health
 from runner.emulator.monitor.recorder import SiteMetrics
-from runner.emulator.rampup import check_rules
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.routing import Router
 from runner.emulator.settings import PRODUCTION
-from runner.emulator.usertraffic import TrafficRuns
+from runner.emulator.sites.rampup import check_rules
+from runner.emulator.sites.usertraffic import TrafficRuns
 from runner.emulator.wire import HttpError, Params, Request, Response
 
 PREFIX = "/_emulator/"

@@ -10,21 +10,23 @@ import threading
 import time
 from typing import Any
 
-from runner.emulator import errors
-from runner.emulator.appservice import AppService
-from runner.emulator.arm import Arm, is_arm_path
+from runner.emulator.appservice.platform import AppService
+from runner.emulator.arm import errors
+from runner.emulator.arm.front_door import Arm, is_arm_path
+from runner.emulator.arm.publishing import PublishingRoutes
+from runner.emulator.arm.resourcelist import ResourceListRoutes
+from runner.emulator.arm.resources import cloud_metadata
+from runner.emulator.arm.siteconfig import SiteConfigRoutes
+from runner.emulator.arm.slotswap import SlotSwapRoutes
 from runner.emulator.certificates import Pki, ensure_pki
 from runner.emulator.control import PREFIX, Control
 from runner.emulator.devops.routes import DevOps
-from runner.emulator.entra import Entra
+from runner.emulator.entra.tenant import Entra
+from runner.emulator.entra.workload import MSI_PATH, Workload, oidc_request_uri
 from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
 from runner.emulator.monitor.recorder import MetricsTime, SiteMetrics
 from runner.emulator.monitor.routes import MetricsRoutes
-from runner.emulator.publishing import PublishingRoutes
-from runner.emulator.rampup import TrafficSplit
 from runner.emulator.requestlog import RequestLog
-from runner.emulator.resourcelist import ResourceListRoutes
-from runner.emulator.resources import cloud_metadata
 from runner.emulator.routing import Router
 from runner.emulator.server import HttpsServer, tls_context
 from runner.emulator.settings import (
@@ -39,12 +41,10 @@ from runner.emulator.settings import (
     TENANT_ID,
     EmulatorSettings,
 )
-from runner.emulator.siteconfig import SiteConfigRoutes
-from runner.emulator.sites import SlotSites
-from runner.emulator.slotswap import SlotSwapRoutes
-from runner.emulator.usertraffic import TrafficRuns
+from runner.emulator.sites.rampup import TrafficSplit
+from runner.emulator.sites.servers import SlotSites
+from runner.emulator.sites.usertraffic import TrafficRuns
 from runner.emulator.wire import DropConnection, Params, Request, Response
-from runner.emulator.workload import MSI_PATH, Workload, oidc_request_uri
 
 
 class Emulator:

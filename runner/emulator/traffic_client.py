@@ -12,7 +12,7 @@ import urllib.request
 from typing import Any
 
 from runner.emulator.settings import PRODUCTION
-from runner.emulator.usertraffic import send_traffic
+from runner.emulator.sites.usertraffic import send_traffic
 
 
 class TrafficFailed(Exception):

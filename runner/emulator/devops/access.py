@@ -14,8 +14,8 @@ import hmac
 from enum import Enum
 from typing import Any, Callable
 
-from runner.emulator import tokens
-from runner.emulator.entra import Entra
+from runner.emulator.entra import tokens
+from runner.emulator.entra.tenant import Entra
 from runner.emulator.settings import ORGANIZATION, TENANT_ID
 from runner.emulator.wire import HttpError, Request, Response
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from runner.emulator.entra import Entra
+from runner.emulator.entra.tenant import Entra
 from runner.emulator.routing import Router
 from runner.emulator.settings import ORGANIZATION, ORGANIZATION_ID, PROJECT
 from runner.emulator.wire import Handler, HttpError, Params, Request, Response

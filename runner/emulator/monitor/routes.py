@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from runner.emulator import resources
-from runner.emulator.apps import is_production
-from runner.emulator.arm import SITE, SLOT, Arm
+from runner.emulator.appservice.records import is_production
+from runner.emulator.arm import resources
+from runner.emulator.arm.front_door import SITE, SLOT, Arm
 from runner.emulator.monitor.catalog import AGGREGATIONS, DEFINITIONS
 from runner.emulator.monitor.query import GRAINS, MetricsQuery, QueryError, iso_time, parse_query
 from runner.emulator.monitor.recorder import SiteMetrics, SlotKey

@@ -12,13 +12,13 @@ import ssl
 import time
 from typing import Callable
 
-from runner.emulator.apps import App, Slot, is_production
-from runner.emulator.appservice import AppService
-from runner.emulator.health import judge
+from runner.emulator.appservice.health import judge
+from runner.emulator.appservice.platform import AppService
+from runner.emulator.appservice.records import App, Slot, is_production
 from runner.emulator.monitor.recorder import SiteMetrics
-from runner.emulator.rampup import COOKIE, TrafficSplit
 from runner.emulator.requestlog import RequestLog
 from runner.emulator.server import Answer, HttpsServer
+from runner.emulator.sites.rampup import COOKIE, TrafficSplit
 from runner.emulator.wire import Request, Response
 
 _NOT_STARTED = (

@@ -7,10 +7,11 @@ import datetime
 import re
 from typing import Callable
 
-from runner.emulator import errors, resources, tokens
-from runner.emulator.apps import App, Slot
-from runner.emulator.appservice import AppService
-from runner.emulator.entra import Entra
+from runner.emulator.appservice.platform import AppService
+from runner.emulator.appservice.records import App, Slot
+from runner.emulator.arm import errors, resources
+from runner.emulator.entra import tokens
+from runner.emulator.entra.tenant import Entra
 from runner.emulator.faults import FaultBook
 from runner.emulator.routing import Router
 from runner.emulator.settings import ARM_AUDIENCE, PRODUCTION, SUBSCRIPTION_ID, TENANT_ID

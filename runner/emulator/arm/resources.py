@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.emulator.apps import App, Slot, is_production
+from runner.emulator.appservice.records import App, Slot, is_production
 from runner.emulator.settings import (
     ARM_AUDIENCE,
     LOCATION,

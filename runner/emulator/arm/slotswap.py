@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable
 
-from runner.emulator import errors, resources
-from runner.emulator.apps import App, Operation
-from runner.emulator.appservice import SwapPlan
-from runner.emulator.arm import SITE, SLOT, Arm
+from runner.emulator.appservice.platform import SwapPlan
+from runner.emulator.appservice.records import App, Operation
+from runner.emulator.arm import errors, resources
+from runner.emulator.arm.front_door import SITE, SLOT, Arm
 from runner.emulator.faults import FaultBook
 from runner.emulator.routing import Router
 from runner.emulator.settings import PRODUCTION

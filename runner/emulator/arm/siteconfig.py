@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.emulator import errors, resources
-from runner.emulator.arm import SITE, SLOT, Arm
-from runner.emulator.rampup import check_rules
+from runner.emulator.arm import errors, resources
+from runner.emulator.arm.front_door import SITE, SLOT, Arm
 from runner.emulator.routing import Router
+from runner.emulator.sites.rampup import check_rules
 from runner.emulator.wire import Params, Request, Response
 
 

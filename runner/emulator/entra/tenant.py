@@ -12,9 +12,9 @@ import hmac
 import uuid
 from typing import Any, Callable
 
-from runner.emulator import tokens
 from runner.emulator.certificates import Pki, thumbprint_sha1, thumbprint_sha256
-from runner.emulator.openid import openid_document
+from runner.emulator.entra import tokens
+from runner.emulator.entra.openid import openid_document
 from runner.emulator.routing import Router
 from runner.emulator.settings import (
     ARM_AUDIENCE,

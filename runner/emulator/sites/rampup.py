@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from runner.emulator.apps import App, is_production
+from runner.emulator.appservice.records import App, is_production
 from runner.emulator.settings import PRODUCTION
 
 COOKIE = "x-ms-routing-name"

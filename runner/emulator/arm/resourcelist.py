@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.emulator import errors
-from runner.emulator.arm import Arm
-from runner.emulator.resources import generic_resource
+from runner.emulator.arm import errors
+from runner.emulator.arm.front_door import Arm
+from runner.emulator.arm.resources import generic_resource
 from runner.emulator.routing import Router
 from runner.emulator.wire import Params, Request, Response
 

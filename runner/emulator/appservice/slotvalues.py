@@ -3,7 +3,7 @@ others (loose) move with the content."""
 
 from __future__ import annotations
 
-from runner.emulator.apps import App, Slot, StickyValues
+from runner.emulator.appservice.records import App, Slot, StickyValues
 
 
 def sticky_values(app: App, slot: Slot) -> StickyValues:

@@ -9,10 +9,10 @@ import threading
 import time
 from xml.sax.saxutils import quoteattr
 
-from runner.emulator import errors
-from runner.emulator.apps import App, Slot, is_production
-from runner.emulator.arm import SITE, SLOT, Arm
-from runner.emulator.resources import site_id
+from runner.emulator.appservice.records import App, Slot, is_production
+from runner.emulator.arm import errors
+from runner.emulator.arm.front_door import SITE, SLOT, Arm
+from runner.emulator.arm.resources import site_id
 from runner.emulator.routing import Router
 from runner.emulator.wire import HttpError, Params, Request, Response
 

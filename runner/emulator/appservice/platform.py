@@ -16,8 +16,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from runner.emulator import errors
-from runner.emulator.apps import (
+from runner.emulator.appservice.health import parse_health
+from runner.emulator.appservice.records import (
     App,
     Deployment,
     Operation,
@@ -27,10 +27,10 @@ from runner.emulator.apps import (
     app_to_json,
     seeded_app,
 )
-from runner.emulator.health import parse_health
-from runner.emulator.rampup import RampUpRule, rules_of
+from runner.emulator.appservice.slotvalues import loose_values, set_values, sticky_values
+from runner.emulator.arm import errors
 from runner.emulator.settings import AppSeed
-from runner.emulator.slotvalues import loose_values, set_values, sticky_values
+from runner.emulator.sites.rampup import RampUpRule, rules_of
 
 
 class SiteView(NamedTuple):

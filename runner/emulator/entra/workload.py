@@ -7,9 +7,9 @@ import hmac
 import uuid
 from typing import Callable
 
-from runner.emulator import tokens
 from runner.emulator.certificates import Pki
-from runner.emulator.entra import Entra
+from runner.emulator.entra import tokens
+from runner.emulator.entra.tenant import Entra
 from runner.emulator.routing import Router
 from runner.emulator.settings import (
     FEDERATION_AUDIENCE,

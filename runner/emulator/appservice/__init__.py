@@ -1,0 +1,1 @@
+"""App Service itself: apps, slots, deployments, swaps, and how a deployed version behaves."""

@@ -1,0 +1,2 @@
+"""Azure Resource Manager: its front door (tokens, api-version, errors) and the Microsoft.Web
+routes."""
