@@ -56,8 +56,16 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
         SlotRef(subscription, group, request.app, slot)
         for slot in (request.source_slot, request.target_slot)
     ]
-    production = web_apps.get_slot(SlotRef(subscription, group, request.app, PRODUCTION))
-    source, target = (production if ref.is_production else web_apps.get_slot(ref) for ref in refs)
+    # The slots are read together: on Azure each read is a round trip of its own.
+    production_ref = SlotRef(subscription, group, request.app, PRODUCTION)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reads = {
+            ref: pool.submit(web_apps.get_slot, ref)
+            for ref in (production_ref, *refs)
+            if not ref.is_production or ref is production_ref
+        }
+        production = reads[production_ref].result()  # an unknown app is the first thing to say
+        source, target = (production if ref.is_production else reads[ref].result() for ref in refs)
     for slot in (source, target):
         if slot.state and slot.state.lower() != "running":
             log.warning(
