@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
+from runner.canary import CanaryStep, clear_leftover_rule, run_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
 from runner.log import Log
@@ -84,6 +85,7 @@ class _Release:
         self.checks: list[HealthCheck] = []
         self.swap: Optional[SwapResult] = None
         self.before: tuple[SlotVersion, ...] = ()
+        self.canary: tuple[CanaryStep, ...] = ()
 
     @property
     def target(self) -> str:
@@ -91,6 +93,9 @@ class _Release:
 
     def execute(self, differences: Future[list[SettingDifference]]) -> AppReport:
         show_differences(self.plan, differences, self.log)
+        canary = self.plan.request.canary
+        if canary is not None:
+            clear_leftover_rule(self.web_apps.arm, self.plan, self.log)
         if not self.gate():
             if self.checks[-1].canceled:
                 return self.finish(
@@ -104,6 +109,20 @@ class _Release:
                 f"({self.checks[-1].url}) was not healthy ({self.checks[-1].details()}). "
                 "No swap was sent.",
             )
+        if canary is not None:
+            result = run_canary(
+                self.plan,
+                canary,
+                self.web_apps.arm,
+                self.log,
+                self.cancellation,
+                self.rules.path or "/",
+            )
+            self.canary = result.steps
+            if not result.passed:
+                outcome = Outcome.CANCELED if result.canceled else Outcome.CANARY_FAILED
+                return self.finish(outcome, result.message)
+            self.log.info(result.message)
         swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
         probes = list(swap.before)
@@ -244,4 +263,5 @@ class _Release:
             checks=tuple(self.checks),
             swap_seconds=swap.seconds if swap else None,
             rollback_seconds=rollback_seconds,
+            canary=self.canary,
         )
