@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
+from runner.canary_inputs import CANARY_INPUTS, parse_canary
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
@@ -23,7 +24,6 @@ from runner.request import (
     PRODUCTION,
     Action,
     CanarySteps,
-    InsufficientTraffic,
     SafetyChecks,
     SwapRequest,
 )
@@ -212,55 +212,11 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
 
 
 def _canary(env: AgentEnvironment, action: Action, target: str) -> CanarySteps | None:
-    text = env.input("TrafficSteps")
-    if not text:
-        return None
-    if action is not Action.SWAP or target != PRODUCTION:
-        raise UserError(
-            f"TrafficSteps is '{text}', but a canary routes production's traffic before a swap "
-            "into production: it needs Action 'Swap Slots' and SwapWithProduction: true. "
-            "Clear TrafficSteps, or swap into production."
-        )
-    parts = [part.strip().rstrip("%").strip() for part in text.split(",")]
-    steps = [int(part) if part.isdigit() else 0 for part in parts]
-    if not all(1 <= step <= 99 for step in steps) or any(
-        later <= earlier for earlier, later in zip(steps, steps[1:])
-    ):
-        raise UserError(
-            f"TrafficSteps is '{text}': give percentages of production's traffic from 1 to 99, "
-            "ascending and separated by commas, e.g. 10,50."
-        )
-    minutes = _number(env, "TrafficStepMinutes", 5.0, 0, 24 * 60, "minutes above 0, e.g. 5 or 0.5")
-    rate = _number(env, "MaxErrorRatePercent", 1.0, -1e-9, 100, "a percentage from 0 to 100")
-    min_text = env.input("MinRequests")
-    min_requests = int(min_text) if min_text.isdigit() else (100 if not min_text else -1)
-    if min_requests < 0:
-        raise UserError(
-            f"MinRequests is '{min_text}': give a whole number of requests (0 or more)."
-        )
-    choice = env.input("InsufficientTraffic").lower() or InsufficientTraffic.FAIL.value
-    choices = {c.value: c for c in InsufficientTraffic}
-    if choice not in choices:
-        raise UserError(
-            f"InsufficientTraffic is '{env.input('InsufficientTraffic')}': use 'fail' or "
-            "'continue'."
-        )
-    return CanarySteps(tuple(steps), minutes * 60, rate, min_requests, choices[choice])
-
-
-def _number(
-    env: AgentEnvironment, name: str, default: float, above: float, up_to: float, what: str
-) -> float:
-    text = env.input(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = above
-    if not above < value <= up_to:
-        raise UserError(f"{name} is '{text}': give {what}.")
-    return value
+    return parse_canary(
+        action,
+        target,
+        {name: env.input(name) for name in CANARY_INPUTS},
+    )
 
 
 def _safety_checks(env: AgentEnvironment) -> SafetyChecks:
