@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
-from runner.canary_inputs import CANARY_INPUTS, parse_canary
+from runner.canary_inputs import CANARY_INPUTS, parse_bake, parse_canary
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
@@ -23,7 +23,6 @@ from runner.request import (
     DEFAULT_HEALTHY_AFTER,
     PRODUCTION,
     Action,
-    CanarySteps,
     SafetyChecks,
     SwapRequest,
 )
@@ -198,6 +197,7 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
             "(e.g. staging)."
         )
     action = actions[action_text.lower()]
+    canary_texts = {name: env.input(name) for name in CANARY_INPUTS}
     return SwapRequest(
         action=action,
         app=app,
@@ -207,15 +207,8 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         preserve_vnet=env.flag("PreserveVnet", default=False),
         timeout_seconds=_timeout_minutes(env) * 60,
         checks=_safety_checks(env),
-        canary=_canary(env, action, target),
-    )
-
-
-def _canary(env: AgentEnvironment, action: Action, target: str) -> CanarySteps | None:
-    return parse_canary(
-        action,
-        target,
-        {name: env.input(name) for name in CANARY_INPUTS},
+        canary=parse_canary(action, target, canary_texts),
+        bake=parse_bake(action, target, canary_texts),
     )
 
 

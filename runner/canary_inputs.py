@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from runner.errors import UserError
-from runner.request import PRODUCTION, Action, CanarySteps, InsufficientTraffic
+from runner.request import PRODUCTION, Action, Bake, CanarySteps, InsufficientTraffic
 
 CANARY_INPUTS = (
     "TrafficSteps",
@@ -14,6 +14,7 @@ CANARY_INPUTS = (
     "MaxErrorRatePercent",
     "MinRequests",
     "InsufficientTraffic",
+    "BakeMinutes",
 )
 
 
@@ -56,7 +57,7 @@ def parse_canary(
         return value
 
     minutes = number("TrafficStepMinutes", 5.0, False, 24 * 60, "minutes above 0, e.g. 5 or 0.5")
-    rate = number("MaxErrorRatePercent", 1.0, True, 100, "a percentage from 0 to 100")
+    rate = _rate(texts, named)
     min_text = texts.get("MinRequests", "").strip()
     min_requests = int(min_text) if min_text.isdigit() else (100 if not min_text else -1)
     if min_requests < 0:
@@ -71,3 +72,42 @@ def parse_canary(
             f"{named['InsufficientTraffic']} is '{choice_text}': use 'fail' or 'continue'."
         )
     return CanarySteps(tuple(steps), minutes * 60, rate, min_requests, choice)
+
+
+def parse_bake(
+    action: Action, target: str, texts: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> Bake | None:
+    """BakeMinutes (0: no bake), with the canary's MaxErrorRatePercent as its limit."""
+    named = {name: (names or {}).get(name, name) for name in CANARY_INPUTS}
+    text = texts.get("BakeMinutes", "").strip()
+    try:
+        minutes = float(text) if text else 0.0
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 24 * 60:
+        raise UserError(
+            f"{named['BakeMinutes']} is '{text}': give the minutes to watch production after "
+            "the swap, 0 (none) to 1440."
+        )
+    if not minutes:
+        return None
+    if action not in (Action.SWAP, Action.COMPLETE_PREVIEW) or target.lower() != PRODUCTION:
+        raise UserError(
+            f"{named['BakeMinutes']} is '{text}', but a bake watches production after a swap "
+            "into production: set it to 0, or swap into production."
+        )
+    rate = _rate(texts, named)
+    return Bake(minutes * 60, rate)
+
+
+def _rate(texts: Mapping[str, str], named: Mapping[str, str]) -> float:
+    text = texts.get("MaxErrorRatePercent", "").strip()
+    try:
+        rate = float(text) if text else 1.0
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 100:
+        raise UserError(
+            f"{named['MaxErrorRatePercent']} is '{text}': give a percentage from 0 to 100."
+        )
+    return rate

@@ -101,6 +101,11 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
         choices=["", "fail", "continue"],
         help="when a step has too little traffic: fail (default) or continue",
     )
+    canary.add_argument(
+        "--bake-minutes",
+        default="",
+        help="after the swap, watch production this long; swap back when it degrades (0)",
+    )
 
 
 def _add_login_arguments(parser: argparse.ArgumentParser) -> None:
@@ -230,6 +235,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     "MaxErrorRatePercent": args.max_error_rate,
                     "MinRequests": args.min_requests,
                     "InsufficientTraffic": args.insufficient_traffic,
+                    "BakeMinutes": args.bake_minutes,
                 },
             ),
             cancellation,

@@ -55,6 +55,15 @@ class CanarySteps:
 
 
 @dataclass(frozen=True)
+class Bake:
+    """Production watched for `seconds` after a verified swap; swapped back when its 5xx rate
+    goes over the limit and over the old version's."""
+
+    seconds: float
+    max_error_rate_percent: float = 1.0
+
+
+@dataclass(frozen=True)
 class SlotRef:
     """One slot of one app. `slot` is `production` for the app itself."""
 
@@ -87,6 +96,7 @@ class SwapRequest:
     timeout_seconds: float = 30 * 60
     checks: SafetyChecks = SafetyChecks()
     canary: Optional[CanarySteps] = None
+    bake: Optional[Bake] = None
 
     @property
     def with_production(self) -> bool:

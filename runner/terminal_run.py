@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from runner.canary_inputs import parse_canary
+from runner.canary_inputs import parse_bake, parse_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.connection import CLOUDS, Cloud, Connection, Scheme
 from runner.errors import UserError
@@ -54,6 +54,7 @@ CANARY_OPTIONS = {
     "MaxErrorRatePercent": "--max-error-rate",
     "MinRequests": "--min-requests",
     "InsufficientTraffic": "--insufficient-traffic",
+    "BakeMinutes": "--bake-minutes",
 }
 
 
@@ -148,6 +149,7 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
         timeout_seconds=args.timeout_minutes * 60,
         checks=_checks(args),
         canary=parse_canary(args.action, target, args.canary, CANARY_OPTIONS),
+        bake=parse_bake(args.action, target, args.canary, CANARY_OPTIONS),
     )
     return request, _connection(args)
 

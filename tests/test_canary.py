@@ -59,10 +59,11 @@ def test_a_good_version_passes_10_then_50_percent_and_is_swapped_in(
     emulator.deploy(APP, "staging", "v2")
     user_traffic(emulator)
 
-    log = run(emulator, tmp_path)
+    log = run(emulator, tmp_path, BakeMinutes="0.03")
 
     assert log.result == "Succeeded", log.text
     assert log.outputs["SwapOutcome"] == "Swapped"
+    assert "Bake passed: production 5xx 0.0 % of" in log.stdout
     assert "Step at 10 %: 5xx 0.0 % of" in log.stdout and ": passed" in log.stdout
     assert "Step at 50 %" in log.stdout
     assert "Canary passed at 10 %, 50 %." in log.stdout
@@ -212,3 +213,31 @@ def test_bad_canary_inputs_fail_before_any_change(
     assert log.outputs["SwapOutcome"] == "NotStarted", log.text
     assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
     assert mutating_calls(emulator) == []
+
+
+def test_a_version_that_degrades_production_during_the_bake_is_swapped_back(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    user_traffic(emulator)
+    task = start(emulator, tmp_path, TrafficSteps="10", BakeMinutes="0.2")
+    assert task.stdout is not None
+    seen = []
+    for line in task.stdout:  # swapped and verified: the bake begins
+        seen.append(line)
+        if line.startswith("Baking:"):
+            break
+    # Now in production, the new version starts failing half of its requests.
+    emulator.deploy(APP, "production", "v2", health="flaky:50")
+
+    rest, _ = task.communicate(timeout=60)
+    out = "".join(seen) + rest
+
+    log = AgentLog(out, "", task.returncode)
+    assert log.outputs["SwapOutcome"] == "RolledBack", log.text
+    assert "Canary passed at 10 %." in log.stdout
+    message = log.errors[-1]
+    assert "'production' degraded during the bake (production 5xx" in message
+    assert "The previous version is live again" in message
+    assert emulator.serving(APP, "production") == "v1"
+    assert [op["outcome"] for op in emulator.operations()] == ["Succeeded", "Succeeded"]
