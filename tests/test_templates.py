@@ -232,7 +232,11 @@ def test_swap_is_a_deployment_on_production_with_check_and_swap_back(context: Co
 def test_the_canary_and_bake_settings_reach_the_swap_step_and_not_the_swap_back(
     context: Context,
 ) -> None:
-    canary = {"canarySteps": "10,50", "canaryStepMinutes": "0.5", "bakeMinutes": "3"}
+    canary: dict[str, Any] = {
+        "canarySteps": "10,50",
+        "canaryStepMinutes": "0.5",
+        "bakeMinutes": "3",
+    }
     swap_job = job(stage(context.stages(ONE_APP, **ONE, **canary), "Swap"), "Swap_contoso_web")
     inputs = named(hook(swap_job, "deploy"), "swap")["inputs"]
     assert inputs["TrafficSteps"] == "10,50" and inputs["TrafficStepMinutes"] == "0.5"
