@@ -39,6 +39,7 @@ class CanaryStep:
     probe_errors: int
     verdict: str
     rests_on: str
+    user_requests: int  # the slot's requests in the published minutes, less the task's probes
 
     @property
     def probe_error_percent(self) -> float:
@@ -134,7 +135,9 @@ class _Canary:
         ends = time.monotonic() + seconds
         interval = min(max(seconds / 20, 0.2), 5.0)
         probes = errors = 0
+        sent: list[datetime] = []
         while time.monotonic() < ends and not self.cancellation.requested.is_set():
+            sent.append(datetime.now(timezone.utc))
             probe = self.plan.probes.probe(self.url, timeout=5.0, routed_to=self.slot_name)
             probes += 1
             if probe.status == 0 or probe.status >= 500:
@@ -144,27 +147,36 @@ class _Canary:
         end = datetime.now(timezone.utc)
         if self.cancellation.requested.is_set():
             return CanaryStep(
-                percent, self.slot_name, _NONE, _NONE, probes, errors, CANCELED, "canceled"
+                percent, self.slot_name, _NONE, _NONE, probes, errors, CANCELED, "canceled", 0
             )
         slot = read_counts(self.arm, self.plan.source.ref, start, end)
         production = read_counts(self.arm, self.plan.target.ref, start, end)
-        return self.judge(percent, slot, production, probes, errors)
+        # The slot's metrics count the task's probes too: those are not user traffic.
+        until = slot.published_until
+        counted = sum(1 for moment in sent if until is None or moment < until)
+        return self.judge(percent, slot, production, probes, errors, counted)
 
     def judge(
-        self, percent: int, slot: Counts, production: Counts, probes: int, errors: int
+        self,
+        percent: int,
+        slot: Counts,
+        production: Counts,
+        probes: int,
+        errors: int,
+        counted_probes: int,
     ) -> CanaryStep:
         limit = self.canary.max_error_rate_percent
         rests_on = (
             f"Azure Monitor: {slot.minutes} published minutes "
-            f"({slot.unpublished} not published yet), and {probes} probes"
+            f"({slot.unpublished} not published yet; {counted_probes} of the {probes} probes "
+            "fall in them), and the probes"
         )
-        step = CanaryStep(percent, self.slot_name, slot, production, probes, errors, PASSED, "")
+        step = CanaryStep(percent, self.slot_name, slot, production, probes, errors, PASSED, "", 0)
         bad_metrics = slot.error_percent > limit and slot.error_percent > production.error_percent
         bad_probes = errors >= PROBE_FAILURES_TO_FAIL and (
             step.probe_error_percent > limit and step.probe_error_percent > production.error_percent
         )
-        # The slot's metrics count the task's probes too: they are not user traffic.
-        users = max(0, slot.requests - probes)
+        users = max(0, slot.requests - counted_probes)
         if bad_metrics or bad_probes:
             verdict = FAILED
         elif users < self.canary.min_requests:
@@ -179,7 +191,7 @@ class _Canary:
         else:
             verdict = PASSED
         step = CanaryStep(
-            percent, self.slot_name, slot, production, probes, errors, verdict, rests_on
+            percent, self.slot_name, slot, production, probes, errors, verdict, rests_on, users
         )
         self.log.info(f"Step at {percent} %: {step.numbers()}: {verdict} (rests on {rests_on}).")
         return step
@@ -223,7 +235,7 @@ class _Canary:
         if step.verdict == TOO_LITTLE:
             why = (
                 f"too little traffic to judge the step at {step.percent} %: "
-                f"{max(0, step.slot.requests - step.probes)} user requests on "
+                f"{step.user_requests} user requests on "
                 f"'{self.slot_name}', fewer than MinRequests {self.canary.min_requests}"
             )
         else:
