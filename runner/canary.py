@@ -149,8 +149,12 @@ class _Canary:
             return CanaryStep(
                 percent, self.slot_name, _NONE, _NONE, probes, errors, CANCELED, "canceled", 0
             )
-        slot = read_counts(self.arm, self.plan.source.ref, start, end)
-        production = read_counts(self.arm, self.plan.target.ref, start, end)
+        try:
+            slot = read_counts(self.arm, self.plan.source.ref, start, end)
+            production = read_counts(self.arm, self.plan.target.ref, start, end)
+        except AzureCallError as error:
+            self.log.warning(f"Could not read the step's metrics ({error}): judging on the probes.")
+            slot = production = _NONE
         # The slot's metrics count the task's probes too: those are not user traffic.
         until = slot.published_until
         counted = sum(1 for moment in sent if until is None or moment < until)
