@@ -32,6 +32,7 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.cold_swap
 	$(PY) -m benchmarks.swap_latency
 	$(PY) -m benchmarks.safe_swap
+	$(PY) -m benchmarks.canary
 
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.pipeline_templates.rehearsal

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
+from runner.canary_inputs import CANARY_INPUTS, parse_bake, parse_canary
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
@@ -195,8 +196,10 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
             "swapped with itself. Set SourceSlot to the slot holding the new version "
             "(e.g. staging)."
         )
+    action = actions[action_text.lower()]
+    canary_texts = {name: env.input(name) for name in CANARY_INPUTS}
     return SwapRequest(
-        action=actions[action_text.lower()],
+        action=action,
         app=app,
         resource_group=group,
         source_slot=source,
@@ -204,6 +207,8 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         preserve_vnet=env.flag("PreserveVnet", default=False),
         timeout_seconds=_timeout_minutes(env) * 60,
         checks=_safety_checks(env),
+        canary=parse_canary(action, target, canary_texts),
+        bake=parse_bake(action, target, canary_texts),
     )
 
 

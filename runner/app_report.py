@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
+from runner.canary import CanaryStep
 from runner.health_gate import HealthCheck
 from runner.outcome import Outcome
 from runner.probes import Probe
@@ -39,6 +40,7 @@ class AppReport:
     swap_seconds: Optional[float] = None
     rollback_seconds: Optional[float] = None
     failed: bool = False  # the step fails even though the outcome alone would not say so
+    canary: tuple[CanaryStep, ...] = ()
 
 
 def report_for(
@@ -51,6 +53,7 @@ def report_for(
     swap_seconds: Optional[float] = None,
     rollback_seconds: Optional[float] = None,
     failed: bool = False,
+    canary: tuple[CanaryStep, ...] = (),
 ) -> AppReport:
     source, target = plan.source.ref, plan.target.ref
     return AppReport(
@@ -68,6 +71,7 @@ def report_for(
         swap_seconds,
         rollback_seconds,
         failed,
+        canary,
     )
 
 

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_swap_arguments(preview)
 
     commands.add_parser("demo", help="run the demo against the local App Service emulator")
+    _add_route(commands)
     _add_init(commands)
     _add_validate(commands)
 
@@ -62,14 +63,8 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
     swap.add_argument("--source", required=True, help="the slot with the new version, e.g. staging")
     swap.add_argument("--target", default="production", help="the slot to swap with (production)")
     swap.add_argument("--preserve-vnet", action="store_true", help="keep each slot's VNet")
-    swap.add_argument("--subscription", help="subscription id (default: $AZURE_SUBSCRIPTION_ID)")
-    swap.add_argument("--tenant", help="tenant id (default: $AZURE_TENANT_ID)")
-    swap.add_argument("--cloud", default="AzureCloud", help="AzureCloud, AzureUSGovernment, ...")
-    swap.add_argument("--arm-url", help="Resource Manager URL of a custom cloud")
-    swap.add_argument("--authority", help="Entra authority URL of a custom cloud")
-    swap.add_argument("--audience", help="token audience of a custom cloud")
+    _add_login_arguments(swap)
     swap.add_argument("--timeout", type=float, default=30.0, help="minutes to wait (30)")
-    swap.add_argument("--debug", action="store_true", help="show Azure requests (secrets hidden)")
     checks = swap.add_argument_group("health gate, verification and swap back")
     checks.add_argument(
         "--health-check-path",
@@ -91,6 +86,50 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
         action="store_false",
         help="leave the slots swapped when the target fails verification",
     )
+    canary = swap.add_argument_group("canary: a share of production's traffic first")
+    canary.add_argument(
+        "--traffic-steps",
+        default="",
+        help="percentages of production's traffic routed to the source, step by step, e.g. 10,50",
+    )
+    canary.add_argument("--step-minutes", default="", help="minutes per step (5)")
+    canary.add_argument("--max-error-rate", default="", help="highest 5xx rate in percent (1)")
+    canary.add_argument("--min-requests", default="", help="fewest requests to judge a step (100)")
+    canary.add_argument(
+        "--insufficient-traffic",
+        default="",
+        choices=["", "fail", "continue"],
+        help="when a step has too little traffic: fail (default) or continue",
+    )
+    canary.add_argument(
+        "--bake-minutes",
+        default="",
+        help="after the swap, watch production this long; swap back when it degrades (0)",
+    )
+
+
+def _add_login_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subscription", help="subscription id (default: $AZURE_SUBSCRIPTION_ID)")
+    parser.add_argument("--tenant", help="tenant id (default: $AZURE_TENANT_ID)")
+    parser.add_argument("--cloud", default="AzureCloud", help="AzureCloud, AzureUSGovernment, ...")
+    parser.add_argument("--arm-url", help="Resource Manager URL of a custom cloud")
+    parser.add_argument("--authority", help="Entra authority URL of a custom cloud")
+    parser.add_argument("--audience", help="token audience of a custom cloud")
+    parser.add_argument("--debug", action="store_true", help="show Azure requests (secrets hidden)")
+
+
+def _add_route(commands: Any) -> None:
+    route = commands.add_parser(
+        "route",
+        help="route a share of production's traffic to a slot (0 removes the rule)",
+        description="Set the routing rule of one slot on production's site config "
+        "(experiments.rampUpRules), keeping other slots' rules; --percent 0 removes it.",
+    )
+    route.add_argument("--app", required=True, help="the App Service name")
+    route.add_argument("--resource-group", "-g", help="the app's resource group (found if omitted)")
+    route.add_argument("--slot", required=True, help="the slot to route to, e.g. staging")
+    route.add_argument("--percent", required=True, type=float, help="0 to 100; 0 removes the rule")
+    _add_login_arguments(route)
 
 
 def _add_init(commands: Any) -> None:
@@ -190,8 +229,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 healthy_after=args.healthy_after,
                 expected_version=args.expected_version,
                 rollback=args.rollback,
+                canary={
+                    "TrafficSteps": args.traffic_steps,
+                    "TrafficStepMinutes": args.step_minutes,
+                    "MaxErrorRatePercent": args.max_error_rate,
+                    "MinRequests": args.min_requests,
+                    "InsufficientTraffic": args.insufficient_traffic,
+                    "BakeMinutes": args.bake_minutes,
+                },
             ),
             cancellation,
+        )
+    if args.command == "route":
+        from runner.terminal_run import TerminalRoute, run_terminal_route
+
+        return run_terminal_route(
+            TerminalRoute(
+                app=args.app,
+                resource_group=args.resource_group,
+                slot=args.slot,
+                percent=args.percent,
+                subscription=args.subscription,
+                tenant=args.tenant,
+                cloud=args.cloud,
+                arm_url=args.arm_url,
+                authority=args.authority,
+                audience=args.audience,
+                debug=args.debug,
+            )
         )
     if args.command == "init":
         from runner.devops.setup import InitRequest, run_init

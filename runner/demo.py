@@ -5,7 +5,9 @@ Pipelines agent would (its environment, its service connection, its log), shows 
 each slot serves before and after, and stops everything. Part 2 shows the safety checks: the
 health gate stops a broken build before any swap, and a build that is healthy in staging but
 fails in production is swapped back on its own. Part 3 plays the deploy -> test -> swap stage
-template twice: a healthy version is swapped in; an unhealthy one stops at Test.
+template twice: a healthy version is swapped in; an unhealthy one stops at Test. Part 4 plays
+a canary twice, with user traffic: a version failing 20 % of its requests is stopped at 10 %,
+a good one goes through 10 % and 50 % and is swapped in.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def run_demo() -> int:
     say("Part 3: the deploy -> test -> swap stage template, played twice")
     with tempfile.TemporaryDirectory(prefix="swap-slots-rehearsal-") as temp:
         rehearsed = rehearse(Path(temp), lambda text: print("  " + text, flush=True))
-    ok = swapped and safe and rehearsed
+    say("Part 4: a canary, with user traffic: 10 % then 50 % of production's traffic first")
+    canaried = canary()
+    ok = swapped and safe and rehearsed and canaried
     say("Demo complete." if ok else "The demo did not end as expected.")
     return 0 if ok else 1
 
@@ -70,6 +74,46 @@ def safety_checks() -> bool:
         "The broken build never reached production; the one that failed there was swapped back."
         if ok
         else "Part 2 did not end as expected."
+    )
+    return ok
+
+
+def canary() -> bool:
+    with tempfile.TemporaryDirectory(prefix="swap-slots-demo-") as temp:
+        work = Path(temp)
+        # Metrics minutes of a quarter second, so that 2-second steps have metrics to judge.
+        args = ("--swap-seconds", "1", "--metrics-minute-seconds", "0.25")
+        with start_emulator(work / "emulator", *args) as emulator:
+            info = emulator.info
+            inputs = {
+                "azureSubscription": info["service_connection_id"],
+                "WebAppName": APP,
+                "ResourceGroupName": GROUP,
+                "SourceSlot": "staging",
+                "HealthCheckPath": "/health",
+                "HealthyAfter": "1",
+                "TrafficSteps": "10,50",
+                "TrafficStepMinutes": str(2 / 60),
+                "MinRequests": "3",
+            }
+            say("User traffic: 60 new clients a second on production, for 30 s.")
+            emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 30})
+            say("Deploying v2 to staging: healthy at first sight, but it fails 20 % of requests...")
+            emulator.deploy(APP, "staging", "v2", health="flaky:20")
+            say("Running the task with TrafficSteps: 10,50 (2-second steps):")
+            run_task_streaming(agent_environment(info, inputs, work / "c1"), work / "c1")
+            show_slots(emulator, "After the canary")
+            stopped = emulator.serving(APP, "production") == "v1"
+            say("Deploying v3 to staging, a good build...")
+            emulator.deploy(APP, "staging", "v3")
+            run_task_streaming(agent_environment(info, inputs, work / "c2"), work / "c2")
+            show_slots(emulator, "After the canary and the swap")
+            through = emulator.serving(APP, "production") == "v3"
+    ok = stopped and through
+    say(
+        "The flaky build served a few users at 10 % and was stopped; the good one went through."
+        if ok
+        else "Part 4 did not end as expected."
     )
     return ok
 

@@ -11,6 +11,7 @@ class Outcome(Enum):
     SWAPPED = "Swapped"
     FAILED = "Failed"  # Azure failed the swap and kept both slots as they were
     NOT_STARTED = "NotStarted"  # stopped before the swap was sent: nothing changed
+    CANARY_FAILED = "CanaryFailed"  # a canary step failed; its rule removed, no swap was sent
     CANCELED = "Canceled"  # canceled before the swap was sent: nothing changed
     UNFINISHED = "Unfinished"  # the task stopped while Azure was still swapping
     UNVERIFIED = "Unverified"  # swapped; the task stopped before production was verified

@@ -15,6 +15,7 @@ _RESULTS = {
     Outcome.SWAPPED: TaskResult.SUCCEEDED,
     Outcome.FAILED: TaskResult.FAILED,
     Outcome.NOT_STARTED: TaskResult.FAILED,
+    Outcome.CANARY_FAILED: TaskResult.FAILED,
     Outcome.CANCELED: TaskResult.CANCELED,
     Outcome.UNFINISHED: TaskResult.FAILED,
     Outcome.UNVERIFIED: TaskResult.FAILED,
@@ -102,7 +103,28 @@ def summary_lines(result: AppReport) -> list[str]:
                 f"{check.probes} | {check.seconds:.1f} s |"
             )
         lines.append("")
+    lines += canary_lines(result)
     return [*lines, result.message.replace("|", "\\|"), ""]
+
+
+def canary_lines(result: AppReport) -> list[str]:
+    """Each canary step's numbers, and its 5xx rate as a bar (full bar: the highest rate)."""
+    if not result.canary:
+        return []
+    lines = [
+        "| Canary step | Requests | 5xx | Probes failed | Verdict | 5xx rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    top = max([1.0, *(s.slot.error_percent for s in result.canary)])
+    for step in result.canary:
+        rate = step.slot.error_percent
+        bar = "█" * round(20 * rate / top) or "▏"
+        lines.append(
+            f"| {step.percent} % to `{step.slot_name}` | {step.slot.requests} | "
+            f"{step.slot.errors} | {step.probe_errors} of {step.probes} | {step.verdict} | "
+            f"`{bar}` {rate:.1f} % (production {step.production.error_percent:.1f} %) |"
+        )
+    return [*lines, ""]
 
 
 def _seconds(value: Optional[float]) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from http.cookiejar import Cookie
 from typing import Optional
 
 import requests
 
 VERSION_HEADER = "X-App-Version"
+ROUTING_COOKIE = "x-ms-routing-name"  # App Service's routing rules pin a client with it
 EXCERPT_CHARACTERS = 200
 
 
@@ -39,13 +42,26 @@ class SlotProbes:
     def __init__(self, session: requests.Session) -> None:
         self._session = session
 
-    def probe(self, url: str, timeout: float = 5.0) -> Probe:
-        """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version`."""
+    def probe(self, url: str, timeout: float = 5.0, routed_to: Optional[str] = None) -> Probe:
+        """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version`.
+
+        `routed_to`: a slot that production's routing rule serves this request from (the
+        routing cookie), without pinning the session's later requests there.
+        """
         started = time.monotonic()
+        cookies = {ROUTING_COOKIE: routed_to} if routed_to else None
         try:
-            response = self._session.get(url, timeout=timeout, allow_redirects=True)
+            response = self._session.get(
+                url, timeout=timeout, allow_redirects=True, cookies=cookies
+            )
         except requests.RequestException as error:
             return Probe(url, 0, None, _reason(error), seconds=time.monotonic() - started)
+        finally:
+            if routed_to:
+                jar: Iterable[Cookie] = iter(self._session.cookies)  # type: ignore[arg-type]
+                for cookie in list(jar):
+                    if cookie.name == ROUTING_COOKIE:
+                        self._session.cookies.clear(cookie.domain, cookie.path, cookie.name)
         seconds = time.monotonic() - started
         version = response.headers.get(VERSION_HEADER)
         if version is None and "json" in response.headers.get("Content-Type", ""):

@@ -7,9 +7,12 @@ Whatever happens, the report says what Azure did and what each slot serves at th
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
+from runner.bake import bake_production
+from runner.canary import CanaryStep, clear_leftover_rule, run_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
 from runner.log import Log
@@ -85,6 +88,8 @@ class _Release:
         self.checks: list[HealthCheck] = []
         self.swap: Optional[SwapResult] = None
         self.before: tuple[SlotVersion, ...] = ()
+        self.canary: tuple[CanaryStep, ...] = ()
+        self.swapped_at = datetime.now(timezone.utc)
 
     @property
     def target(self) -> str:
@@ -92,6 +97,9 @@ class _Release:
 
     def execute(self, differences: Future[list[SettingDifference]]) -> AppReport:
         show_differences(self.plan, differences, self.log)
+        canary = self.plan.request.canary
+        if canary is not None:
+            clear_leftover_rule(self.web_apps.arm, self.plan, self.log)
         if not self.gate():
             if self.checks[-1].canceled:
                 return self.finish(
@@ -105,6 +113,21 @@ class _Release:
                 f"({self.checks[-1].url}) was not healthy ({self.checks[-1].details()}). "
                 "No swap was sent.",
             )
+        if canary is not None:
+            result = run_canary(
+                self.plan,
+                canary,
+                self.web_apps.arm,
+                self.log,
+                self.cancellation,
+                self.rules.path or "/",
+            )
+            self.canary = result.steps
+            if not result.passed:
+                outcome = Outcome.CANCELED if result.canceled else Outcome.CANARY_FAILED
+                return self.finish(outcome, result.message)
+            self.log.info(result.message)
+        self.swapped_at = datetime.now(timezone.utc)
         swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
         probes = list(swap.before)
@@ -148,7 +171,7 @@ class _Release:
             self.log.info(
                 "Nothing to verify after the swap: no health check path and no ExpectedVersion."
             )
-            return self.finish(Outcome.SWAPPED, swapped, final_probe=False)
+            return self.bake(swapped)
         with self.log.group(f"Verification: '{self.target}'"):
             check = wait_until_healthy(
                 f"verify: {self.target}",
@@ -161,11 +184,38 @@ class _Release:
             self.checks.append(check)
             self.log.info(f"Verification {check.summary()}.")
         if check.passed:
-            return self.finish(
-                Outcome.SWAPPED, f"{swapped} '{self.target}' verified.", final_probe=False
+            return self.bake(f"{swapped} '{self.target}' verified.")
+        return self.roll_back(f"'{self.target}' failed verification after the swap", check)
+
+    def bake(self, swapped: str) -> AppReport:
+        """With BakeMinutes: production watched a while longer, swapped back if it degrades."""
+        bake = self.plan.request.bake
+        if bake is None:
+            return self.finish(Outcome.SWAPPED, swapped, final_probe=False)
+        with self.log.group(f"Bake: '{self.target}'"):
+            result = bake_production(
+                self.plan,
+                bake,
+                self.web_apps.arm,
+                self.log,
+                self.cancellation,
+                self.rules.path or "/",
+                self.swapped_at,
             )
-        failed = f"'{self.target}' failed verification after the swap ({check.details()})."
-        if check.canceled:
+        if result.canceled:
+            return self.finish(
+                Outcome.UNVERIFIED,
+                f"{swapped} {result.message}: the bake did not end and no swap back was started.",
+            )
+        if not result.degraded:
+            return self.finish(Outcome.SWAPPED, f"{swapped} Baked: {result.message}.")
+        return self.roll_back(f"'{self.target}' degraded during the bake ({result.message})", None)
+
+    def roll_back(self, why: str, check: Optional[HealthCheck]) -> AppReport:
+        """Production failed its verification (`check`) or degraded during the bake."""
+        failed = f"{why}." if check is None else f"{why} ({check.details()})."
+        if check is not None and check.canceled:
+            swapped = self.swap.message if self.swap else ""
             return self.finish(
                 Outcome.UNVERIFIED,
                 f"{swapped} Canceled ({self.cancellation.signal_name}) while verifying "
@@ -245,4 +295,5 @@ class _Release:
             checks=tuple(self.checks),
             swap_seconds=swap.seconds if swap else None,
             rollback_seconds=rollback_seconds,
+            canary=self.canary,
         )

@@ -36,6 +36,33 @@ class SafetyChecks:
     rollback_on_failure: bool = True
 
 
+class InsufficientTraffic(Enum):
+    """What a canary step with fewer than `min_requests` requests does."""
+
+    FAIL = "fail"
+    CONTINUE = "continue"
+
+
+@dataclass(frozen=True)
+class CanarySteps:
+    """Shares of production's traffic routed to the source slot before the swap, step by step."""
+
+    percentages: tuple[int, ...]
+    step_seconds: float
+    max_error_rate_percent: float = 1.0
+    min_requests: int = 100
+    insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
+
+
+@dataclass(frozen=True)
+class Bake:
+    """Production watched for `seconds` after a verified swap; swapped back when its 5xx rate
+    goes over the limit and over the old version's."""
+
+    seconds: float
+    max_error_rate_percent: float = 1.0
+
+
 @dataclass(frozen=True)
 class SlotRef:
     """One slot of one app. `slot` is `production` for the app itself."""
@@ -68,6 +95,8 @@ class SwapRequest:
     preserve_vnet: bool
     timeout_seconds: float = 30 * 60
     checks: SafetyChecks = SafetyChecks()
+    canary: Optional[CanarySteps] = None
+    bake: Optional[Bake] = None
 
     @property
     def with_production(self) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Optional
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional, Union
 
+from runner.canary_inputs import parse_bake, parse_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.connection import CLOUDS, Cloud, Connection, Scheme
 from runner.errors import UserError
@@ -13,9 +15,10 @@ from runner.names import check_name
 from runner.outcome_report import task_result
 from runner.pipeline_log import TaskResult
 from runner.release import release
-from runner.request import PRODUCTION, Action, SafetyChecks, SwapRequest
+from runner.request import PRODUCTION, Action, SafetyChecks, SlotRef, SwapRequest
 from runner.swap import describe_plan, plan_swap
 from runner.terminal_log import TerminalLog
+from runner.traffic_routing import routed_percent, set_route
 from runner.web_apps import AzureCallError, WebApps
 
 
@@ -42,6 +45,60 @@ class TerminalSwap:
     healthy_after: int = 3
     expected_version: Optional[str] = None
     rollback: bool = True
+    canary: Mapping[str, str] = field(default_factory=dict)  # the canary options' text
+
+
+CANARY_OPTIONS = {
+    "TrafficSteps": "--traffic-steps",
+    "TrafficStepMinutes": "--step-minutes",
+    "MaxErrorRatePercent": "--max-error-rate",
+    "MinRequests": "--min-requests",
+    "InsufficientTraffic": "--insufficient-traffic",
+    "BakeMinutes": "--bake-minutes",
+}
+
+
+@dataclass(frozen=True)
+class TerminalRoute:
+    """The `route` command's arguments."""
+
+    app: str
+    resource_group: Optional[str]
+    slot: str
+    percent: float
+    subscription: Optional[str]
+    tenant: Optional[str]
+    cloud: str
+    arm_url: Optional[str]
+    authority: Optional[str]
+    audience: Optional[str]
+    debug: bool
+
+
+def run_terminal_route(args: TerminalRoute) -> int:
+    """Routes `percent` of production's traffic to the slot (0: removes its rule)."""
+    log = TerminalLog(debug_enabled=args.debug)
+    try:
+        app = check_name("--app", args.app, "app")
+        slot_name = check_name("--slot", args.slot, "slot")
+        if slot_name.lower() == PRODUCTION or not 0 <= args.percent <= 100:
+            raise UserError(
+                f"--slot {slot_name} --percent {args.percent:g}: name a slot other than "
+                "production and a percentage from 0 to 100 (0 removes the rule)."
+            )
+        web_apps = WebApps(_connection(args), log, args.debug)
+        web_apps.authenticate()
+        group = args.resource_group or web_apps.find_resource_group(app)
+        subscription = web_apps.connection.subscription_id
+        slot = web_apps.get_slot(SlotRef(subscription, group, app, slot_name))
+        production = SlotRef(subscription, group, app, PRODUCTION)
+        set_route(web_apps.arm, production, slot, args.percent, log)
+        now = routed_percent(web_apps.arm, production, slot_name)
+    except (UserError, AzureCallError) as error:
+        log.error(str(error))
+        return 1
+    log.info(f"Production of '{app}' now routes {now:g} % of its traffic to '{slot_name}'.")
+    return 0
 
 
 def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
@@ -82,12 +139,6 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
         raise UserError(f"--source and --target are both '{source}': name two different slots.")
     if not 0 < args.timeout_minutes <= 24 * 60:
         raise UserError(f"--timeout is {args.timeout_minutes:g}: give 1 to 1440 minutes.")
-    subscription = args.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
-    if not subscription:
-        raise UserError(
-            "No subscription given: pass --subscription or set AZURE_SUBSCRIPTION_ID "
-            "(`az account show --query id -o tsv` prints yours)."
-        )
     request = SwapRequest(
         action=args.action,
         app=app,
@@ -97,18 +148,29 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
         preserve_vnet=args.preserve_vnet,
         timeout_seconds=args.timeout_minutes * 60,
         checks=_checks(args),
+        canary=parse_canary(args.action, target, args.canary, CANARY_OPTIONS),
+        bake=parse_bake(args.action, target, args.canary, CANARY_OPTIONS),
     )
-    connection = Connection(
+    return request, _connection(args)
+
+
+def _connection(args: Union[TerminalSwap, TerminalRoute]) -> Connection:
+    subscription = args.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    if not subscription:
+        raise UserError(
+            "No subscription given: pass --subscription or set AZURE_SUBSCRIPTION_ID "
+            "(`az account show --query id -o tsv` prints yours)."
+        )
+    return Connection(
         name="your Azure login",
         scheme=Scheme.DEVELOPER_LOGIN,
         cloud=_cloud(args),
         subscription_id=subscription,
         tenant_id=args.tenant or os.environ.get("AZURE_TENANT_ID", ""),
     )
-    return request, connection
 
 
-def _cloud(args: TerminalSwap) -> Cloud:
+def _cloud(args: Union[TerminalSwap, TerminalRoute]) -> Cloud:
     known = CLOUDS.get(args.cloud.lower())
     if known is None:
         names = ", ".join(c.name for c in CLOUDS.values())

@@ -25,4 +25,8 @@ def test_demo_swaps_v2_into_production_and_rehearses_the_template() -> None:
     assert "Output SwapOutcome = RolledBack" in out
     assert "After the swap back: production serves v1, staging serves v3" in out
     assert "Stage Swap: skipped" in out
+    assert "Output SwapOutcome = CanaryFailed" in out
+    assert "After the canary: production serves v1, staging serves v2" in out
+    assert "Canary passed at 10 %, 50 %." in out
+    assert "After the canary and the swap: production serves v3, staging serves v1" in out
     assert out.rstrip().endswith("== Demo complete.")

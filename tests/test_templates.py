@@ -229,6 +229,23 @@ def test_swap_is_a_deployment_on_production_with_check_and_swap_back(context: Co
     )
 
 
+def test_the_canary_and_bake_settings_reach_the_swap_step_and_not_the_swap_back(
+    context: Context,
+) -> None:
+    canary: dict[str, Any] = {
+        "canarySteps": "10,50",
+        "canaryStepMinutes": "0.5",
+        "bakeMinutes": "3",
+    }
+    swap_job = job(stage(context.stages(ONE_APP, **ONE, **canary), "Swap"), "Swap_contoso_web")
+    inputs = named(hook(swap_job, "deploy"), "swap")["inputs"]
+    assert inputs["TrafficSteps"] == "10,50" and inputs["TrafficStepMinutes"] == "0.5"
+    assert inputs["MaxErrorRatePercent"] == "1" and inputs["MinRequests"] == "100"
+    assert inputs["InsufficientTraffic"] == "fail" and inputs["BakeMinutes"] == "3"
+    swap_back = named(hook(swap_job, "on.failure"), "swapBack")["inputs"]
+    assert not {"TrafficSteps", "BakeMinutes"} & set(swap_back)
+
+
 def test_without_rollback_nothing_is_swapped_back(context: Context) -> None:
     pipeline = context.stages(ONE_APP, **ONE, rollbackOnFailure=False)
     swap_job = job(stage(pipeline, "Swap"), "Swap_contoso_web")

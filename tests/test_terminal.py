@@ -119,3 +119,55 @@ def test_swap_with_preview_from_a_terminal(emulator: Emulator) -> None:
     assert emulator.serving(APP, "production") == "v2"
     resets = [c["path"] for c in mutating_calls(emulator) if c["path"].endswith("resetSlotConfig")]
     assert [p.split("/sites/")[1] for p in resets] == [f"{APP}/slots/staging/resetSlotConfig"]
+
+
+def production_rules(emulator: Emulator) -> list[dict[str, object]]:
+    config = emulator.control(
+        "POST", "config", {"app": APP, "slot": "production", "properties": {}}
+    )
+    return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
+
+
+def test_route_sets_and_removes_a_slots_share_of_production_traffic(emulator: Emulator) -> None:
+    done = swap_slots(
+        emulator, "--app", APP, "--slot", "staging", "--percent", "10", command=("route",)
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "now routes 10 % of its traffic to 'staging'" in done.stderr
+    [rule] = production_rules(emulator)
+    assert rule["reroutePercentage"] == 10 and rule["name"] == "staging"
+
+    done = swap_slots(
+        emulator, "--app", APP, "--slot", "staging", "--percent", "0", command=("route",)
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "now routes 0 % of its traffic to 'staging'" in done.stderr
+    assert production_rules(emulator) == []
+
+
+def test_a_canary_from_a_terminal_stops_a_flaky_version(emulator: Emulator) -> None:
+    emulator.deploy(APP, "staging", "v2", health="flaky:20")
+    emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 20})
+
+    done = swap_slots(
+        emulator,
+        "--app", APP, "--source", "staging", "--health-check-path", "/health",
+        "--healthy-after", "1", "--traffic-steps", "10,50", "--step-minutes", "0.04",
+        "--min-requests", "5",
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stderr
+    assert "Outcome: CanaryFailed" in done.stderr
+    assert "The canary stopped the swap" in done.stderr
+    assert production_rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v1"
+
+
+def test_terminal_canary_options_are_checked(emulator: Emulator) -> None:
+    done = swap_slots(emulator, "--app", APP, "--source", "staging", "--traffic-steps", "50,10")
+
+    assert done.returncode == 1
+    assert "--traffic-steps is '50,10'" in done.stderr
+    assert mutating_calls(emulator) == []

@@ -502,3 +502,72 @@ def test_the_precompiler_writes_bytecode_the_task_then_uses(
     subprocess.run([python, "-S", "-c", "import runner.agent_run"], env=env, check=True)
     # Python rewrites bytecode it does not accept: the task took these as its own.
     assert {p: p.stat().st_mtime_ns for p in bytecode} == written
+
+
+# The canary, from the .vsix: short steps, compressed metrics minutes, user traffic.
+CANARY = {
+    **CHECKS,
+    "TrafficSteps": "10,50",
+    "TrafficStepMinutes": "0.04",
+    "MinRequests": "5",
+}
+
+
+def canary_emulator(start_emulator: StartEmulator, health: str) -> Emulator:
+    emulator = start_emulator("--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25")
+    emulator.deploy(APP, "staging", "v2", health=health)
+    emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 30})
+    return emulator
+
+
+def routing_rules(emulator: Emulator) -> list[object]:
+    config = emulator.control(
+        "POST", "config", {"app": APP, "slot": "production", "properties": {}}
+    )
+    return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
+
+
+@pytest.mark.parametrize("health", ["healthy", "flaky:20"])
+def test_a_canary_lets_a_good_version_through_and_stops_a_flaky_one(
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+    health: str,
+) -> None:
+    emulator = canary_emulator(start_emulator, health)
+    env = harness.emulator_environment(task, emulator.info, {**SWAP, **CANARY}, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    if health == "healthy":
+        assert log.outputs["SwapOutcome"] == "Swapped", log.text
+        assert "Canary passed at 10 %, 50 %." in log.stdout
+        assert emulator.serving(APP, "production") == "v2"
+    else:
+        assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
+        assert "on staging vs 0.0 % on production at 10 %" in log.errors[-1]
+        assert emulator.serving(APP, "production") == "v1" and swaps(emulator) == []
+    assert routing_rules(emulator) == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_cancel_during_a_canary_step_removes_the_rule_before_exit(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = canary_emulator(start_emulator, "healthy")
+    inputs = {**SWAP, **CANARY, "TrafficStepMinutes": "1"}
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+    process = harness.start(task, env, work)
+    deadline = time.monotonic() + 30
+    while not routing_rules(emulator):
+        assert time.monotonic() < deadline and process.poll() is None, "no rule was set"
+        time.sleep(0.05)
+
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=7.5)
+
+    log = harness.AgentLog(stdout, stderr, process.returncode)
+    assert log.result == "Canceled", log.text
+    assert "Routing rule removed" in log.stdout
+    assert routing_rules(emulator) == [] and swaps(emulator) == []

@@ -1,0 +1,108 @@
+"""How fast a bad canary is stopped. Prints medians; not a test.
+
+A version failing 20 % of its requests (`flaky:20`) passes the health gate; the task, run as the
+agent runs it, routes 10 % of production's user traffic to it in 2-second steps (metrics minutes
+of 0.25 s). Figures, from the moments the task's log lines arrive and the emulator's own state
+(polled every 20 ms):
+
+- step start -> the step's verdict (target: within one step + 2 s);
+- the verdict -> the rule gone from production's config (target: within 1 s).
+
+Usage: python -m benchmarks.canary [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from runner.emulator.process import Emulator, start_emulator
+from runner.local_agent import agent_environment, start_task
+
+APP = "contoso-web"
+STEP_SECONDS = 2.0
+
+
+def rules(emulator: Emulator) -> list[Any]:
+    config = emulator.control(
+        "POST", "config", {"app": APP, "slot": "production", "properties": {}}
+    )
+    return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
+
+
+def one_run(work: Path) -> tuple[float, float]:
+    with start_emulator(work / "emulator", "--metrics-minute-seconds", "0.25") as emulator:
+        emulator.deploy(APP, "staging", "v2", health="flaky:20")
+        emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 30})
+        inputs = {
+            "WebAppName": APP,
+            "SourceSlot": "staging",
+            "HealthCheckPath": "/health",
+            "HealthyAfter": "1",
+            "TrafficSteps": "10,50",
+            "TrafficStepMinutes": str(STEP_SECONDS / 60),
+            "MinRequests": "5",
+        }
+        task_dir = work / "task"
+        task_dir.mkdir()
+        task = start_task(agent_environment(emulator.info, inputs, task_dir), task_dir)
+        assert task.stdout is not None
+        seen_rule = threading.Event()
+        gone_at: list[float] = []
+
+        def watch() -> None:
+            while task.poll() is None or not gone_at:
+                present = bool(rules(emulator))
+                if present:
+                    seen_rule.set()
+                elif seen_rule.is_set():
+                    gone_at.append(time.monotonic())
+                    return
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        started = decided = 0.0
+        for line in task.stdout:
+            if line.startswith("Routing 10 %"):
+                started = time.monotonic()
+            if line.startswith("Step at 10 %") and "failed" in line:
+                decided = time.monotonic()
+        task.wait()
+        watcher.join(timeout=5)
+        if not (started and decided and gone_at):
+            raise SystemExit("the canary was not stopped at 10 %")
+        return decided - started, gone_at[0] - decided
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    stopped, removed = [], []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as work:
+            step, gone = one_run(Path(work))
+        stopped.append(step)
+        removed.append(gone)
+        print(
+            f"run {run + 1}: verdict {step:.2f} s after the step began; "
+            f"rule gone {gone:.2f} s later"
+        )
+    step = statistics.median(stopped)
+    gone = statistics.median(removed)
+    print(
+        f"Bad canary (20 % errors), {STEP_SECONDS:g} s steps: stopped {step:.2f} s after the step "
+        f"began (target <= {STEP_SECONDS + 2:g} s); rule gone {gone:.2f} s after the verdict "
+        "(target <= 1 s); medians of "
+        f"{args.runs}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The canary's settings, parsed from their text once: the task's inputs or the terminal's
+options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from runner.errors import UserError
+from runner.request import PRODUCTION, Action, Bake, CanarySteps, InsufficientTraffic
+
+CANARY_INPUTS = (
+    "TrafficSteps",
+    "TrafficStepMinutes",
+    "MaxErrorRatePercent",
+    "MinRequests",
+    "InsufficientTraffic",
+    "BakeMinutes",
+)
+
+
+def parse_canary(
+    action: Action, target: str, texts: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> CanarySteps | None:
+    """The canary settings from their text (task inputs, or the terminal's options: `names`
+    gives each input's name as the user wrote it)."""
+    named = {name: (names or {}).get(name, name) for name in CANARY_INPUTS}
+    text = texts.get("TrafficSteps", "").strip()
+    if not text:
+        return None
+    steps_name = named["TrafficSteps"]
+    if action is not Action.SWAP or target.lower() != PRODUCTION:
+        raise UserError(
+            f"{steps_name} is '{text}', but a canary routes production's traffic before a swap "
+            "into production: it needs Action 'Swap Slots' and SwapWithProduction: true. "
+            f"Clear {steps_name}, or swap into production."
+        )
+    parts = [part.strip().rstrip("%").strip() for part in text.split(",")]
+    steps = [int(part) if part.isdigit() else 0 for part in parts]
+    if not all(1 <= step <= 99 for step in steps) or any(
+        later <= earlier for earlier, later in zip(steps, steps[1:])
+    ):
+        raise UserError(
+            f"{steps_name} is '{text}': give percentages of production's traffic from 1 to 99, "
+            "ascending and separated by commas, e.g. 10,50."
+        )
+
+    def number(name: str, default: float, zero_allowed: bool, up_to: float, what: str) -> float:
+        value_text = texts.get(name, "").strip()
+        if not value_text:
+            return default
+        try:
+            value = float(value_text)
+        except ValueError:
+            value = -1.0
+        if not ((value >= 0 if zero_allowed else value > 0) and value <= up_to):
+            raise UserError(f"{named[name]} is '{value_text}': give {what}.")
+        return value
+
+    minutes = number("TrafficStepMinutes", 5.0, False, 24 * 60, "minutes above 0, e.g. 5 or 0.5")
+    rate = _rate(texts, named)
+    min_text = texts.get("MinRequests", "").strip()
+    min_requests = int(min_text) if min_text.isdigit() else (100 if not min_text else -1)
+    if min_requests < 0:
+        raise UserError(
+            f"{named['MinRequests']} is '{min_text}': give a whole number of requests (0 or more)."
+        )
+    choice_text = texts.get("InsufficientTraffic", "").strip()
+    choices = {c.value: c for c in InsufficientTraffic}
+    choice = choices.get(choice_text.lower() or InsufficientTraffic.FAIL.value)
+    if choice is None:
+        raise UserError(
+            f"{named['InsufficientTraffic']} is '{choice_text}': use 'fail' or 'continue'."
+        )
+    return CanarySteps(tuple(steps), minutes * 60, rate, min_requests, choice)
+
+
+def parse_bake(
+    action: Action, target: str, texts: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> Bake | None:
+    """BakeMinutes (0: no bake), with the canary's MaxErrorRatePercent as its limit."""
+    named = {name: (names or {}).get(name, name) for name in CANARY_INPUTS}
+    text = texts.get("BakeMinutes", "").strip()
+    try:
+        minutes = float(text) if text else 0.0
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 24 * 60:
+        raise UserError(
+            f"{named['BakeMinutes']} is '{text}': give the minutes to watch production after "
+            "the swap, 0 (none) to 1440."
+        )
+    if not minutes:
+        return None
+    if action not in (Action.SWAP, Action.COMPLETE_PREVIEW) or target.lower() != PRODUCTION:
+        raise UserError(
+            f"{named['BakeMinutes']} is '{text}', but a bake watches production after a swap "
+            "into production: set it to 0, or swap into production."
+        )
+    rate = _rate(texts, named)
+    return Bake(minutes * 60, rate)
+
+
+def _rate(texts: Mapping[str, str], named: Mapping[str, str]) -> float:
+    text = texts.get("MaxErrorRatePercent", "").strip()
+    try:
+        rate = float(text) if text else 1.0
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 100:
+        raise UserError(
+            f"{named['MaxErrorRatePercent']} is '{text}': give a percentage from 0 to 100."
+        )
+    return rate

@@ -1,0 +1,243 @@
+"""Scenarios: the canary before a swap into production (TrafficSteps), run as the agent runs the
+task, against the emulator with user traffic, compressed metrics minutes and short steps."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import local_agent
+from runner.emulator.process import Emulator
+from tests.agent import AgentLog, agent_environment, run_task
+from tests.conftest import StartEmulator, mutating_calls
+
+APP, GROUP = "contoso-web", "rg-swap-demo"
+CANARY = {
+    "WebAppName": APP,
+    "ResourceGroupName": GROUP,
+    "SourceSlot": "staging",
+    "HealthCheckPath": "/health",
+    "HealthCheckTimeoutInMinutes": "0.05",
+    "HealthyAfter": "1",
+    "TrafficSteps": "10,50",
+    "TrafficStepMinutes": "0.04",
+    "MinRequests": "5",
+}
+
+
+@pytest.fixture
+def emulator(start_emulator: StartEmulator) -> Emulator:
+    """Metrics minutes of 0.25 s, published one minute late; swaps of 0.3 s."""
+    return start_emulator(
+        "--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25", "--seed", "7"
+    )
+
+
+def user_traffic(emulator: Emulator, rate: int = 60, seconds: int = 30) -> None:
+    emulator.control("POST", "traffic", {"app": APP, "rate": rate, "seconds": seconds})
+
+
+def rules(emulator: Emulator) -> list[dict[str, Any]]:
+    config = emulator.control(
+        "POST", "config", {"app": APP, "slot": "production", "properties": {}}
+    )
+    return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
+
+
+def run(emulator: Emulator, tmp_path: Path, **inputs: str) -> AgentLog:
+    return run_task(agent_environment(emulator.info, {**CANARY, **inputs}, tmp_path), tmp_path)
+
+
+def test_a_good_version_passes_10_then_50_percent_and_is_swapped_in(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    user_traffic(emulator)
+
+    log = run(emulator, tmp_path, BakeMinutes="0.03")
+
+    assert log.result == "Succeeded", log.text
+    assert log.outputs["SwapOutcome"] == "Swapped"
+    assert "Bake passed: production 5xx 0.0 % of" in log.stdout
+    assert "Step at 10 %: 5xx 0.0 % of" in log.stdout and ": passed" in log.stdout
+    assert "Step at 50 %" in log.stdout
+    assert "Canary passed at 10 %, 50 %." in log.stdout
+    assert rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v2"
+    summary = "".join(p.read_text() for p in tmp_path.rglob("swap-slots-*.md"))
+    assert "| 10 % to `staging` |" in summary and "| 50 % to `staging` |" in summary
+
+
+def test_a_version_failing_20_percent_passes_the_gate_and_is_stopped_at_10_percent(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2", health="flaky:20")
+    user_traffic(emulator)
+
+    log = run(emulator, tmp_path)
+
+    assert log.result == "Failed", log.text
+    assert log.outputs["SwapOutcome"] == "CanaryFailed"
+    assert "Health gate passed" in log.stdout
+    message = log.errors[-1]
+    assert "The canary stopped the swap: the step failed: 5xx" in message
+    assert "on staging vs 0.0 % on production at 10 %" in message
+    assert "Routing rule removed" in log.stdout
+    assert "Step at 50 %" not in log.stdout
+    assert rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v1"
+    assert emulator.operations() == []
+
+
+@pytest.mark.parametrize("choice", ["fail", "continue"])
+def test_too_little_traffic(emulator: Emulator, tmp_path: Path, choice: str) -> None:
+    emulator.deploy(APP, "staging", "v2")
+
+    log = run(emulator, tmp_path, InsufficientTraffic=choice, MinRequests="50")
+
+    if choice == "fail":
+        assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
+        assert "too little traffic to judge the step at 10 %" in log.errors[-1]
+        assert emulator.serving(APP, "production") == "v1"
+    else:
+        assert log.outputs["SwapOutcome"] == "Swapped", log.text
+        assert "going on (InsufficientTraffic: continue)" in log.stdout
+        assert emulator.serving(APP, "production") == "v2"
+    assert rules(emulator) == []
+
+
+def test_a_rule_left_by_an_earlier_run_is_reported_and_cleared_first(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    host = emulator.host_name(APP, "staging")
+    emulator.control(
+        "POST",
+        "config",
+        {
+            "app": APP,
+            "slot": "production",
+            "properties": {
+                "experiments": {
+                    "rampUpRules": [
+                        {"name": "staging", "actionHostName": host, "reroutePercentage": 30}
+                    ]
+                }
+            },
+        },
+    )
+    emulator.deploy(APP, "staging", "v2", health="unhealthy")
+
+    log = run(emulator, tmp_path)
+
+    assert "still routes 30 % of its traffic to 'staging'" in log.warnings[0], log.text
+    assert log.outputs["SwapOutcome"] == "NotStarted"
+    assert rules(emulator) == []
+
+
+def start(emulator: Emulator, tmp_path: Path, **inputs: str) -> subprocess.Popen[str]:
+    env = agent_environment(emulator.info, {**CANARY, **inputs}, tmp_path)
+    return local_agent.start_task(env, tmp_path)
+
+
+def wait_for_rule(emulator: Emulator) -> None:
+    deadline = time.monotonic() + 30
+    while not rules(emulator):
+        assert time.monotonic() < deadline, "the canary never set its rule"
+        time.sleep(0.05)
+
+
+def test_throttling_while_removing_the_rule_is_retried(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.deploy(APP, "staging", "v2", health="flaky:20")
+    user_traffic(emulator)
+    task = start(emulator, tmp_path, TrafficSteps="10", TrafficStepMinutes="0.05")
+    wait_for_rule(emulator)
+    emulator.add_fault("throttle", count=2, method="PATCH", path="/config/web$")
+
+    out, _ = task.communicate(timeout=60)
+
+    log = AgentLog(out, "", task.returncode)
+    assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
+    assert "Routing rule removed" in log.stdout
+    patches = [r for r in emulator.requests() if r["method"] == "PATCH"]
+    assert [r["status"] for r in patches][-3:] == [429, 429, 200]
+    assert rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v1"
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_step_removes_the_rule_before_exit(
+    emulator: Emulator, tmp_path: Path, name: str
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    user_traffic(emulator)
+    task = start(emulator, tmp_path, TrafficStepMinutes="1")
+    wait_for_rule(emulator)
+
+    started = time.monotonic()
+    task.send_signal(getattr(signal, name))
+    out, _ = task.communicate(timeout=15)
+
+    assert time.monotonic() - started < 2.5, "must finish well within the agent's grace"
+    log = AgentLog(out, "", task.returncode)
+    assert log.result == "Canceled", log.text
+    assert log.outputs["SwapOutcome"] == "Canceled"
+    assert "Routing rule removed" in log.stdout
+    assert rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v1" and emulator.operations() == []
+
+
+BAD_INPUTS = [
+    ({"TrafficSteps": "50,10"}, "TrafficSteps is '50,10': give percentages"),
+    ({"TrafficSteps": "10,100"}, "from 1 to 99, ascending"),
+    ({"TrafficSteps": "ten"}, "TrafficSteps is 'ten'"),
+    ({"SwapWithProduction": "false", "TargetSlot": "qa"}, "needs Action 'Swap Slots'"),
+    ({"Action": "Start Swap With Preview"}, "SwapWithProduction: true"),
+    ({"TrafficStepMinutes": "0"}, "TrafficStepMinutes is '0'"),
+    ({"MaxErrorRatePercent": "101"}, "MaxErrorRatePercent is '101'"),
+    ({"MinRequests": "many"}, "MinRequests is 'many'"),
+    ({"InsufficientTraffic": "ignore"}, "use 'fail' or 'continue'"),
+]
+
+
+@pytest.mark.parametrize(("inputs", "expected"), BAD_INPUTS, ids=[e for _, e in BAD_INPUTS])
+def test_bad_canary_inputs_fail_before_any_change(
+    emulator: Emulator, tmp_path: Path, inputs: dict[str, str], expected: str
+) -> None:
+    log = run(emulator, tmp_path, **inputs)
+
+    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
+    assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
+    assert mutating_calls(emulator) == []
+
+
+def test_a_version_that_degrades_production_during_the_bake_is_swapped_back(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    user_traffic(emulator)
+    task = start(emulator, tmp_path, TrafficSteps="10", BakeMinutes="0.2")
+    assert task.stdout is not None
+    seen = []
+    for line in task.stdout:  # swapped and verified: the bake begins
+        seen.append(line)
+        if line.startswith("Baking:"):
+            break
+    # Now in production, the new version starts failing half of its requests.
+    emulator.deploy(APP, "production", "v2", health="flaky:50")
+
+    rest, _ = task.communicate(timeout=60)
+    out = "".join(seen) + rest
+
+    log = AgentLog(out, "", task.returncode)
+    assert log.outputs["SwapOutcome"] == "RolledBack", log.text
+    assert "Canary passed at 10 %." in log.stdout
+    message = log.errors[-1]
+    assert "'production' degraded during the bake (production 5xx" in message
+    assert "The previous version is live again" in message
+    assert emulator.serving(APP, "production") == "v1"
+    assert [op["outcome"] for op in emulator.operations()] == ["Succeeded", "Succeeded"]
