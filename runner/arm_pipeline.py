@@ -223,6 +223,11 @@ def _arm_client(
         "sdk_moniker": f"swap-slots/{__version__}",
         "logging_enable": debug,
         "retry_backoff_factor": 0.5,
+        # ARM throttles in bursts: reads wait it out (Retry-After honoured) rather than give up
+        # after azure-core's default of 3; the swap itself is never retried (retry_total=0).
+        "retry_status": 8,
+        "retry_connect": 5,
+        "retry_read": 5,
     }
     redirect = policies.RedirectPolicy(**options)
     pipeline_policies: list[Any] = [
