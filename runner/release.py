@@ -98,7 +98,9 @@ class _Release:
     def execute(self, differences: Future[list[SettingDifference]]) -> AppReport:
         show_differences(self.plan, differences, self.log)
         canary = self.plan.request.canary
-        if canary is not None:
+        if self.plan.target.ref.is_production:
+            # A rule an interrupted canary left would send users to the old version after the
+            # swap: cleared first, canary or not.
             clear_leftover_rule(self.web_apps.arm, self.plan, self.log)
         if not self.gate():
             if self.checks[-1].canceled:

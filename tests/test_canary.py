@@ -139,6 +139,27 @@ def test_a_rule_left_by_an_earlier_run_is_reported_and_cleared_first(
     assert rules(emulator) == []
 
 
+def test_a_rule_left_by_an_earlier_run_is_cleared_before_a_swap_without_canary(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    host = emulator.host_name(APP, "staging")
+    rule = {"name": "staging", "actionHostName": host, "reroutePercentage": 30}
+    emulator.control(
+        "POST",
+        "config",
+        {"app": APP, "slot": "production", "properties": {"experiments": {"rampUpRules": [rule]}}},
+    )
+    emulator.deploy(APP, "staging", "v2")
+    inputs = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
+
+    log = run_task(agent_environment(emulator.info, inputs, tmp_path), tmp_path)
+
+    assert "still routes 30 % of its traffic to 'staging'" in log.warnings[0], log.text
+    assert log.outputs["SwapOutcome"] == "Swapped"
+    assert rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v2"
+
+
 def start(emulator: Emulator, tmp_path: Path, **inputs: str) -> subprocess.Popen[str]:
     env = agent_environment(emulator.info, {**CANARY, **inputs}, tmp_path)
     return local_agent.start_task(env, tmp_path)
