@@ -87,9 +87,8 @@ def sdk(emulator: Emulator) -> tuple[WebSiteManagementClient, Recorder]:
     return client, recorder
 
 
-@pytest.fixture(scope="module")
-def ours(emulator: Emulator) -> tuple[ArmPipeline, Recorder]:
-    recorder = Recorder()
+def our_pipeline(emulator: Emulator, recorder: Recorder) -> ArmPipeline:
+    """The task's own ARM pipeline, as the emulator's service principal, through `recorder`."""
     cloud = Cloud("Emulator", emulator.url, emulator.url, emulator.arm_audience)
     connection = Connection(
         "emulator",
@@ -100,7 +99,13 @@ def ours(emulator: Emulator) -> tuple[ArmPipeline, Recorder]:
         emulator.client_id,
         emulator.client_secret,
     )
-    return ArmPipeline(connection, TerminalLog(StringIO()), transport=transport(recorder)), recorder
+    return ArmPipeline(connection, TerminalLog(StringIO()), transport=transport(recorder))
+
+
+@pytest.fixture(scope="module")
+def ours(emulator: Emulator) -> tuple[ArmPipeline, Recorder]:
+    recorder = Recorder()
+    return our_pipeline(emulator, recorder), recorder
 
 
 def slot(name: str, emulator: Emulator) -> SlotRef:

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from io import StringIO
 
 import pytest
 from azure.mgmt.monitor import MonitorManagementClient
 
 from runner import monitor_requests as build
 from runner.app_service_requests import slot_path
-from runner.arm_pipeline import ArmPipeline
-from runner.connection import Cloud, Connection, Scheme
 from runner.request import SlotRef
-from runner.terminal_log import TerminalLog
 from tests.emulator_process import Emulator, emulator_for_sdk, secret_credential
-from tests.test_app_service_requests import Recorder, transport
+from tests.test_app_service_requests import Recorder, our_pipeline, transport
 
 GROUP, APP = "rg-swap-demo", "contoso-web"
 END = datetime(2026, 11, 29, 12, 30, tzinfo=timezone.utc)
@@ -48,17 +44,7 @@ def test_metrics_request_is_the_one_azure_mgmt_monitor_sends(slot: str, emulator
         metricnames="Requests,Http5xx",
         aggregation="Total",
     )
-    cloud = Cloud("Emulator", emulator.url, emulator.url, emulator.arm_audience)
-    connection = Connection(
-        "emulator",
-        Scheme.SERVICE_PRINCIPAL_SECRET,
-        cloud,
-        emulator.subscription_id,
-        emulator.tenant_id,
-        emulator.client_id,
-        emulator.client_secret,
-    )
-    pipeline = ArmPipeline(connection, TerminalLog(StringIO()), transport=transport(ours))
+    pipeline = our_pipeline(emulator, ours)
     request = build.slot_metrics(ref, ("Requests", "Http5xx"), START, END, "Total")
     answer = pipeline.send_json("reading metrics", request)
 
