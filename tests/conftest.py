@@ -59,6 +59,13 @@ def mutating_calls(emulator: Emulator) -> list[dict[str, Any]]:
     ]
 
 
+def assert_refused_before_any_change(log: Any, emulator: Emulator, expected: str) -> None:
+    """Bad input: one clear error naming it, NotStarted, and no mutating call reached Azure."""
+    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
+    assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
+    assert mutating_calls(emulator) == []
+
+
 @pytest.fixture(scope="session")
 def vsix() -> Path:
     """build/vsix/*.vsix, built once per session (tools/build_vsix.py)."""

@@ -14,7 +14,7 @@ import pytest
 from runner import local_agent
 from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
-from tests.conftest import StartEmulator, mutating_calls
+from tests.conftest import StartEmulator, assert_refused_before_any_change
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 CANARY = {
@@ -231,9 +231,7 @@ def test_bad_canary_inputs_fail_before_any_change(
 ) -> None:
     log = run(emulator, tmp_path, **inputs)
 
-    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
-    assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
-    assert mutating_calls(emulator) == []
+    assert_refused_before_any_change(log, emulator, expected)
 
 
 def test_a_version_that_degrades_production_during_the_bake_is_swapped_back(

@@ -13,7 +13,7 @@ import pytest
 from runner import local_agent
 from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
-from tests.conftest import StartEmulator, mutating_calls
+from tests.conftest import StartEmulator, assert_refused_before_any_change, mutating_calls
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 INPUTS = {"WebAppName": APP, "ResourceGroupName": GROUP, "SourceSlot": "staging"}
@@ -305,9 +305,7 @@ def test_bad_check_inputs_fail_before_any_change(
 ) -> None:
     log = run(emulator, tmp_path, **inputs)
 
-    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
-    assert expected in log.errors[0] and "Nothing was changed in Azure" in log.errors[0]
-    assert mutating_calls(emulator) == []
+    assert_refused_before_any_change(log, emulator, expected)
 
 
 def test_sigint_during_verification_starts_no_swap_back_and_says_what_is_live(
