@@ -26,7 +26,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4 --dist worksteal
 
 bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.cold_swap

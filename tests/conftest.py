@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from filelock import FileLock
 
 from runner.emulator.process import Emulator
 from runner.emulator.process import start_emulator as start_emulator_process
@@ -67,9 +68,17 @@ def assert_refused_before_any_change(log: Any, emulator: Emulator, expected: str
 
 
 @pytest.fixture(scope="session")
-def vsix() -> Path:
-    """build/vsix/*.vsix, built once per session (tools/build_vsix.py)."""
-    return harness.build_vsix()
+def vsix(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """build/vsix/*.vsix, built once per test run (tools/build_vsix.py). Under pytest-xdist the
+    first worker to ask builds it and the others wait for it: one build folder, one build."""
+    if worker_id == "master":
+        return harness.build_vsix()
+    run_dir = tmp_path_factory.getbasetemp().parent  # shared by this run's workers only
+    built = run_dir / "vsix-built"
+    with FileLock(str(run_dir / "vsix.lock")):
+        if not built.is_file():
+            built.write_text(str(harness.build_vsix()), encoding="utf-8")
+    return Path(built.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

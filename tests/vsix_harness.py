@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from filelock import FileLock
+
 from runner.local_agent import AgentLog, agent_environment
 from tests.agent_releases import AGENT_CURRENT, AgentRelease
 from tools import node_runtimes
@@ -61,12 +63,15 @@ def node_modules() -> Path:
     """node_modules with every devDependency of package.json (tfx, acorn): `npm ci` if not."""
     folder = ROOT / "node_modules"
     wanted = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
-    if not all((folder / name / "package.json").is_file() for name in wanted):
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install the devDependencies of package.json"
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, capture_output=True
-        )
+    (ROOT / "build").mkdir(exist_ok=True)
+    # Test workers may get here together on a fresh clone: one `npm ci` at a time.
+    with FileLock(str(ROOT / "build" / "npm-ci.lock")):
+        if not all((folder / name / "package.json").is_file() for name in wanted):
+            npm = shutil.which("npm")
+            assert npm, "npm is needed to install the devDependencies of package.json"
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, capture_output=True
+            )
     return folder
 
 

@@ -11,6 +11,7 @@ download, so CI fetches only the majors it lacks.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -90,7 +91,8 @@ def install(version: str, root: Path = NODE_DIR) -> Path:
                 raise NodeUnavailable(f"{spec} has no bin/node")
             data = member.read()
     binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_suffix(".partial")
+    # Unique per process: test workers may fetch the same version at once.
+    partial = binary.with_suffix(f".{os.getpid()}.partial")
     partial.write_bytes(data)
     partial.chmod(0o755)
     partial.replace(binary)
