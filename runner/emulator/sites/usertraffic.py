@@ -4,13 +4,12 @@ making a few requests. Used by `swap-slots emulator-traffic` and by the control 
 
 from __future__ import annotations
 
-import http.cookiejar
+import http.client
 import json
 import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,11 @@ class TrafficTally:
             }
 
 
+# Clients in flight at once: a client waiting for an answer does not hold back the next one.
+# Beyond a few, more threads only contend for the interpreter.
+CLIENTS_IN_FLIGHT = 6
+
+
 def send_traffic(
     site_url: str,
     ca_cert: str,
@@ -60,37 +64,66 @@ def send_traffic(
     tally: TrafficTally | None = None,
     stop: threading.Event | None = None,
 ) -> TrafficTally:
-    """`rate` new clients a second for `seconds` (a ceiling: one client at a time is sent)."""
+    """`rate` new clients a second for `seconds`, each starting on schedule (a ceiling: when the
+    machine cannot keep up, clients start late rather than pile up)."""
     tally = tally if tally is not None else TrafficTally()
     stop = stop if stop is not None else threading.Event()
     context = ssl.create_default_context(cafile=ca_cert)
-    url = site_url.rstrip("/") + "/" + path.lstrip("/")
+    site = urllib.parse.urlsplit(site_url)
+    target = (site.hostname or "127.0.0.1", site.port or 443, "/" + path.lstrip("/"))
     clients = max(1, round(rate * seconds))
     started = time.monotonic()
-    for number in range(clients):
-        if stop.wait(max(0.0, started + number / rate - time.monotonic())):
-            break
-        tally.new_client()
-        _one_client(url, context, requests_per_client, tally)
+    numbers = iter(range(clients))
+    lock = threading.Lock()
+
+    def sender() -> None:
+        while True:
+            with lock:
+                number = next(numbers, None)
+            if number is None or stop.wait(max(0.0, started + number / rate - time.monotonic())):
+                return
+            tally.new_client()
+            _one_client(target, context, requests_per_client, tally)
+
+    threads = [
+        threading.Thread(target=sender, name="traffic-client", daemon=True)
+        for _ in range(min(CLIENTS_IN_FLIGHT, clients))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return tally
 
 
-def _one_client(url: str, context: ssl.SSLContext, requests: int, tally: TrafficTally) -> None:
-    browser = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),  # loopback: never through a proxy of the environment
-        urllib.request.HTTPSHandler(context=context),
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-    )
-    for _ in range(requests):
-        try:
-            with browser.open(url, timeout=10) as response:
-                status, body = int(response.status), response.read()
-        except urllib.error.HTTPError as error:
-            status, body = error.code, error.read()
-        except (urllib.error.URLError, OSError):
-            tally.count(None, None)
-            continue
-        tally.count(status, _slot_named(body))
+def _one_client(
+    target: tuple[str, int, str], context: ssl.SSLContext, requests: int, tally: TrafficTally
+) -> None:
+    """One browser: its own connection, kept alive between its requests, and its own cookies.
+
+    http.client rather than a urllib opener: building an opener per client cost more than the
+    request itself.
+    """
+    host, port, path = target
+    connection = http.client.HTTPSConnection(host, port, context=context, timeout=10)
+    cookies: dict[str, str] = {}
+    try:
+        for _ in range(requests):
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            try:
+                connection.request("GET", path, headers=headers if cookies else {})
+                response = connection.getresponse()
+                body = response.read()
+            except (http.client.HTTPException, OSError):
+                connection.close()  # the next request, if any, opens a new connection
+                tally.count(None, None)
+                continue
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                cookies[name.strip()] = value.strip()
+            tally.count(response.status, _slot_named(body))
+    finally:
+        connection.close()
 
 
 def _slot_named(body: bytes) -> str | None:
