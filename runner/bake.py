@@ -1,6 +1,10 @@
 """The bake after a verified swap into production: production is watched for a while, judged
-as a canary step is (Azure Monitor's published minutes plus the task's own probes), against the
-limit and against the 5xx rate the old version had before the swap."""
+as a canary step is (traffic_verdict.py: Azure Monitor's published minutes plus the task's own
+probes), against the limit and against the 5xx rate the old version had before the swap.
+
+A bad rate ends the bake early. Too little traffic is judged at its end, on all its published
+minutes: with `InsufficientTraffic: fail` it counts as not proven, and the caller swaps back.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from datetime import datetime, timedelta, timezone
 from runner.arm_pipeline import ArmPipeline, AzureCallError
 from runner.cancellation import Cancellation
 from runner.log import Log
-from runner.request import Bake, SlotRef
+from runner.request import Bake, InsufficientTraffic, SlotRef
 from runner.slot_metrics import Counts, read_counts
 from runner.swap import SwapPlan
+from runner.traffic_verdict import FAILED, TOO_LITTLE, ProbeTally, user_requests, verdict
 
 CHECKS = 4  # looks at the metrics during the bake: a bad version is swapped back early
-PROBE_FAILURES_TO_FAIL = 2
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class BakeResult:
     before: Counts
     probes: int
     probe_errors: int
+    too_little_traffic: bool = False  # with InsufficientTraffic: fail (continue passes)
 
 
 def bake_production(
@@ -50,37 +55,62 @@ def bake_production(
         f"Baking: watching production for {bake.seconds / 60:g} min, probing {url}; before the "
         f"swap it answered {before.describe()}."
     )
-    limit = bake.max_error_rate_percent
     ends = time.monotonic() + bake.seconds
     interval = min(max(bake.seconds / 40, 0.2), 5.0)
     next_check = time.monotonic() + bake.seconds / CHECKS
-    probes = errors = 0
+    probes = ProbeTally()
     now_counts = Counts(0, 0, 0, 0)
+
+    def result(message: str, degraded: bool = False, too_little: bool = False) -> BakeResult:
+        return BakeResult(
+            degraded,
+            False,
+            message,
+            now_counts,
+            before,
+            probes.count,
+            probes.errors,
+            too_little,
+        )
+
     while not cancellation.requested.is_set():
         probe = plan.probes.probe(url, timeout=5.0)
-        probes += 1
-        if probe.status == 0 or probe.status >= 500:
-            errors += 1
+        if probes.record(probe.status):
             log.info(f"Probe of production: {probe.describe()}")
         finished = time.monotonic() >= ends
         if finished or time.monotonic() >= next_check:
             next_check = time.monotonic() + bake.seconds / CHECKS
             now_counts = _counts(arm, production, start, datetime.now(timezone.utc), log)
-            probe_rate = 100.0 * errors / probes
-            bad_metrics = (
-                now_counts.error_percent > limit and now_counts.error_percent > before.error_percent
+            users = user_requests(now_counts, probes)
+            judged = verdict(
+                now_counts,
+                before.error_percent,
+                probes,
+                bake.max_error_rate_percent,
+                bake.min_requests,
             )
-            bad_probes = errors >= PROBE_FAILURES_TO_FAIL and probe_rate > limit
             numbers = (
-                f"production {now_counts.describe()} since the swap vs "
-                f"{before.error_percent:.1f} % before it; probes: {errors} of {probes} failed"
+                f"production {now_counts.describe()} ({users} from users) since the swap vs "
+                f"{before.error_percent:.1f} % before it; probes: {probes.errors} of "
+                f"{probes.count} failed"
             )
-            if bad_metrics or bad_probes:
+            if judged == FAILED:
                 log.warning(f"Production degraded during the bake: {numbers}.")
-                return BakeResult(True, False, numbers, now_counts, before, probes, errors)
+                return result(numbers, degraded=True)
+            if finished and judged == TOO_LITTLE:
+                too_little = (
+                    f"{numbers}: {users} user requests, fewer than MinRequests {bake.min_requests}"
+                )
+                if bake.insufficient_traffic is InsufficientTraffic.FAIL:
+                    log.warning(f"Too little traffic during the bake to judge it: {too_little}.")
+                    return result(too_little, too_little=True)
+                log.warning(
+                    f"Too little traffic during the bake to judge it ({too_little}); passing it "
+                    "(InsufficientTraffic: continue), judged on the probes."
+                )
             if finished:
                 log.info(f"Bake passed: {numbers}.")
-                return BakeResult(False, False, numbers, now_counts, before, probes, errors)
+                return result(numbers)
         cancellation.sleep(min(interval, max(0.0, ends - time.monotonic())))
     return BakeResult(
         False,
@@ -88,8 +118,8 @@ def bake_production(
         f"Canceled ({cancellation.signal_name}) during the bake",
         now_counts,
         before,
-        probes,
-        errors,
+        probes.count,
+        probes.errors,
     )
 
 

@@ -10,7 +10,7 @@ timeout, SIGINT/SIGTERM, an error — the routing rule is removed before this re
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -21,10 +21,14 @@ from runner.request import CanarySteps, InsufficientTraffic
 from runner.slot_metrics import Counts, read_counts
 from runner.swap import SwapPlan
 from runner.traffic_routing import routed_percent, set_route
-
-PASSED, FAILED, TOO_LITTLE, CANCELED = "passed", "failed", "too little traffic", "canceled"
-# Probes fail a step only with this many failures: one lost probe is not a bad version.
-PROBE_FAILURES_TO_FAIL = 2
+from runner.traffic_verdict import (
+    CANCELED,
+    PASSED,
+    TOO_LITTLE,
+    ProbeTally,
+    user_requests,
+    verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def run_canary(
         for number, percent in enumerate(canary.percentages, 1):
             with log.group(f"Canary step {number}/{len(canary.percentages)}: {percent} %"):
                 routed = True
+                run.begin(percent)
                 set_route(arm, plan.target.ref, plan.source, percent, log)
                 step = run.watch(percent)
             run.steps.append(step)
@@ -94,9 +99,10 @@ def run_canary(
                 return run.stopped(step, routed)
         return run.end(routed)
     except StopNow:
+        # SIGTERM: the rule is removed (stopped() does that first); the steps so far still
+        # reach the summary.
         cancellation.stop_raising()
-        run.remove_rule(routed)
-        raise
+        return run.stopped(run.interrupted(), routed)
     except BaseException:
         run.remove_rule(routed)
         raise
@@ -120,10 +126,17 @@ class _Canary:
         self.url = plan.production_url.rstrip("/") + "/" + probe_path.lstrip("/")
         self.steps: list[CanaryStep] = []
         self.removed = False
+        # The step being watched, for a SIGTERM that cuts it short.
+        self.current_percent = canary.percentages[0]
+        self.probes = ProbeTally()
 
     @property
     def slot_name(self) -> str:
         return self.plan.source.ref.slot
+
+    def begin(self, percent: int) -> None:
+        self.current_percent = percent
+        self.probes = ProbeTally()
 
     def watch(self, percent: int) -> CanaryStep:
         seconds = self.canary.step_seconds
@@ -134,70 +147,80 @@ class _Canary:
         start = datetime.now(timezone.utc)
         ends = time.monotonic() + seconds
         interval = min(max(seconds / 20, 0.2), 5.0)
-        probes = errors = 0
-        sent: list[datetime] = []
+        probes = self.probes
         while time.monotonic() < ends and not self.cancellation.requested.is_set():
-            sent.append(datetime.now(timezone.utc))
             probe = self.plan.probes.probe(self.url, timeout=5.0, routed_to=self.slot_name)
-            probes += 1
-            if probe.status == 0 or probe.status >= 500:
-                errors += 1
+            if probes.record(probe.status):
                 self.log.info(f"Probe pinned to '{self.slot_name}': {probe.describe()}")
             self.cancellation.sleep(min(interval, max(0.0, ends - time.monotonic())))
-        end = datetime.now(timezone.utc)
         if self.cancellation.requested.is_set():
-            return CanaryStep(
-                percent, self.slot_name, _NONE, _NONE, probes, errors, CANCELED, "canceled", 0
-            )
+            # SIGINT leaves time: the rule goes first, then what Azure has published so far.
+            self.remove_rule(True)
+        end = datetime.now(timezone.utc)
         try:
             slot = read_counts(self.arm, self.plan.source.ref, start, end)
             production = read_counts(self.arm, self.plan.target.ref, start, end)
         except AzureCallError as error:
             self.log.warning(f"Could not read the step's metrics ({error}): judging on the probes.")
             slot = production = _NONE
-        # The slot's metrics count the task's probes too: those are not user traffic.
-        until = slot.published_until
-        counted = sum(1 for moment in sent if until is None or moment < until)
-        return self.judge(percent, slot, production, probes, errors, counted)
+        if self.cancellation.requested.is_set():
+            users = user_requests(slot, probes)
+            return self.step(percent, slot, production, CANCELED, "canceled", users)
+        return self.judge(percent, slot, production)
 
-    def judge(
+    def step(
         self,
         percent: int,
         slot: Counts,
         production: Counts,
-        probes: int,
-        errors: int,
-        counted_probes: int,
+        verdict: str,
+        rests_on: str,
+        users: int,
     ) -> CanaryStep:
-        limit = self.canary.max_error_rate_percent
+        probes = self.probes
+        return CanaryStep(
+            percent,
+            self.slot_name,
+            slot,
+            production,
+            probes.count,
+            probes.errors,
+            verdict,
+            rests_on,
+            users,
+        )
+
+    def interrupted(self) -> CanaryStep:
+        """The step SIGTERM cut short, with its probes so far (no time is left to read its
+        metrics); recorded unless it was judged already (percentages only go up)."""
+        step = self.step(self.current_percent, _NONE, _NONE, CANCELED, "canceled", 0)
+        if self.steps and self.steps[-1].percent == step.percent:
+            return replace(self.steps[-1], verdict=CANCELED)
+        self.steps.append(step)
+        return step
+
+    def judge(self, percent: int, slot: Counts, production: Counts) -> CanaryStep:
+        probes = self.probes
         rests_on = (
             f"Azure Monitor: {slot.minutes} published minutes "
-            f"({slot.unpublished} not published yet; {counted_probes} of the {probes} probes "
-            "fall in them), and the probes"
+            f"({slot.unpublished} not published yet; {probes.within(slot)} of the "
+            f"{probes.count} probes fall in them), and the probes"
         )
-        step = CanaryStep(percent, self.slot_name, slot, production, probes, errors, PASSED, "", 0)
-        bad_metrics = slot.error_percent > limit and slot.error_percent > production.error_percent
-        bad_probes = errors >= PROBE_FAILURES_TO_FAIL and (
-            step.probe_error_percent > limit and step.probe_error_percent > production.error_percent
-        )
-        users = max(0, slot.requests - counted_probes)
-        if bad_metrics or bad_probes:
-            verdict = FAILED
-        elif users < self.canary.min_requests:
-            verdict = TOO_LITTLE
-            if self.canary.insufficient_traffic is InsufficientTraffic.CONTINUE:
-                self.log.warning(
-                    f"Step at {percent} %: only {users} user requests reached "
-                    f"'{self.slot_name}' (MinRequests {self.canary.min_requests}); going on "
-                    "(InsufficientTraffic: continue), judged on the probes."
-                )
-                verdict = PASSED
-        else:
-            verdict = PASSED
-        step = CanaryStep(
-            percent, self.slot_name, slot, production, probes, errors, verdict, rests_on, users
-        )
-        self.log.info(f"Step at {percent} %: {step.numbers()}: {verdict} (rests on {rests_on}).")
+        limit, least = self.canary.max_error_rate_percent, self.canary.min_requests
+        users = user_requests(slot, probes)
+        judged = verdict(slot, production.error_percent, probes, limit, least)
+        if (
+            judged == TOO_LITTLE
+            and self.canary.insufficient_traffic is InsufficientTraffic.CONTINUE
+        ):
+            self.log.warning(
+                f"Step at {percent} %: only {users} user requests reached "
+                f"'{self.slot_name}' (MinRequests {least}); going on "
+                "(InsufficientTraffic: continue), judged on the probes."
+            )
+            judged = PASSED
+        step = self.step(percent, slot, production, judged, rests_on, users)
+        self.log.info(f"Step at {percent} %: {step.numbers()}: {judged} (rests on {rests_on}).")
         return step
 
     def remove_rule(self, routed: bool) -> Optional[str]:

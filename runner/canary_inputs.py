@@ -58,26 +58,16 @@ def parse_canary(
 
     minutes = number("TrafficStepMinutes", 5.0, False, 24 * 60, "minutes above 0, e.g. 5 or 0.5")
     rate = _rate(texts, named)
-    min_text = texts.get("MinRequests", "").strip()
-    min_requests = int(min_text) if min_text.isdigit() else (100 if not min_text else -1)
-    if min_requests < 0:
-        raise UserError(
-            f"{named['MinRequests']} is '{min_text}': give a whole number of requests (0 or more)."
-        )
-    choice_text = texts.get("InsufficientTraffic", "").strip()
-    choices = {c.value: c for c in InsufficientTraffic}
-    choice = choices.get(choice_text.lower() or InsufficientTraffic.FAIL.value)
-    if choice is None:
-        raise UserError(
-            f"{named['InsufficientTraffic']} is '{choice_text}': use 'fail' or 'continue'."
-        )
-    return CanarySteps(tuple(steps), minutes * 60, rate, min_requests, choice)
+    return CanarySteps(
+        tuple(steps), minutes * 60, rate, _min_requests(texts, named), _choice(texts, named)
+    )
 
 
 def parse_bake(
     action: Action, target: str, texts: Mapping[str, str], names: Mapping[str, str] | None = None
 ) -> Bake | None:
-    """BakeMinutes (0: no bake), with the canary's MaxErrorRatePercent as its limit."""
+    """BakeMinutes (0: no bake), judged with the canary's MaxErrorRatePercent, MinRequests and
+    InsufficientTraffic."""
     named = {name: (names or {}).get(name, name) for name in CANARY_INPUTS}
     text = texts.get("BakeMinutes", "").strip()
     try:
@@ -97,7 +87,26 @@ def parse_bake(
             "into production: set it to 0, or swap into production."
         )
     rate = _rate(texts, named)
-    return Bake(minutes * 60, rate)
+    return Bake(minutes * 60, rate, _min_requests(texts, named), _choice(texts, named))
+
+
+def _min_requests(texts: Mapping[str, str], named: Mapping[str, str]) -> int:
+    text = texts.get("MinRequests", "").strip()
+    least = int(text) if text.isdigit() else (100 if not text else -1)
+    if least < 0:
+        raise UserError(
+            f"{named['MinRequests']} is '{text}': give a whole number of requests (0 or more)."
+        )
+    return least
+
+
+def _choice(texts: Mapping[str, str], named: Mapping[str, str]) -> InsufficientTraffic:
+    text = texts.get("InsufficientTraffic", "").strip()
+    choices = {c.value: c for c in InsufficientTraffic}
+    choice = choices.get(text.lower() or InsufficientTraffic.FAIL.value)
+    if choice is None:
+        raise UserError(f"{named['InsufficientTraffic']} is '{text}': use 'fail' or 'continue'.")
+    return choice
 
 
 def _rate(texts: Mapping[str, str], named: Mapping[str, str]) -> float:

@@ -94,12 +94,14 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
     )
     canary.add_argument("--step-minutes", default="", help="minutes per step (5)")
     canary.add_argument("--max-error-rate", default="", help="highest 5xx rate in percent (1)")
-    canary.add_argument("--min-requests", default="", help="fewest requests to judge a step (100)")
+    canary.add_argument(
+        "--min-requests", default="", help="fewest requests to judge a step or the bake (100)"
+    )
     canary.add_argument(
         "--insufficient-traffic",
         default="",
         choices=["", "fail", "continue"],
-        help="when a step has too little traffic: fail (default) or continue",
+        help="too little traffic: fail (default; a step: no swap, the bake: swap back) or continue",
     )
     canary.add_argument(
         "--bake-minutes",

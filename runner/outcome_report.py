@@ -119,9 +119,13 @@ def canary_lines(result: AppReport) -> list[str]:
     for step in result.canary:
         rate = step.slot.error_percent
         bar = "█" * round(20 * rate / top) or "▏"
+        # No published minute (a step cut short, say): its counts are unknown, not zero.
+        requests, errors = (
+            (str(step.slot.requests), str(step.slot.errors)) if step.slot.minutes else ("—", "—")
+        )
         lines.append(
-            f"| {step.percent} % to `{step.slot_name}` | {step.slot.requests} | "
-            f"{step.slot.errors} | {step.probe_errors} of {step.probes} | {step.verdict} | "
+            f"| {step.percent} % to `{step.slot_name}` | {requests} | {errors} | "
+            f"{step.probe_errors} of {step.probes} | {step.verdict} | "
             f"`{bar}` {rate:.1f} % (production {step.production.error_percent:.1f} %) |"
         )
     return [*lines, ""]

@@ -209,6 +209,13 @@ class _Release:
                 Outcome.UNVERIFIED,
                 f"{swapped} {result.message}: the bake did not end and no swap back was started.",
             )
+        if result.too_little_traffic:
+            # InsufficientTraffic: fail: a version the bake could not judge does not stay live.
+            return self.roll_back(
+                f"Too little traffic reached '{self.target}' during the bake to judge it "
+                f"({result.message})",
+                None,
+            )
         if not result.degraded:
             return self.finish(Outcome.SWAPPED, f"{swapped} Baked: {result.message}.")
         return self.roll_back(f"'{self.target}' degraded during the bake ({result.message})", None)

@@ -57,10 +57,13 @@ class CanarySteps:
 @dataclass(frozen=True)
 class Bake:
     """Production watched for `seconds` after a verified swap; swapped back when its 5xx rate
-    goes over the limit and over the old version's."""
+    goes over the limit and over the old version's, or (`InsufficientTraffic.FAIL`) when fewer
+    than `min_requests` user requests came to judge it by."""
 
     seconds: float
     max_error_rate_percent: float = 1.0
+    min_requests: int = 100
+    insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
 
 
 @dataclass(frozen=True)

@@ -94,20 +94,39 @@ def test_a_version_failing_20_percent_passes_the_gate_and_is_stopped_at_10_perce
     assert emulator.operations() == []
 
 
-@pytest.mark.parametrize("choice", ["fail", "continue"])
-def test_too_little_traffic(emulator: Emulator, tmp_path: Path, choice: str) -> None:
+# Too little traffic (no user traffic at all; MinRequests 50), in a canary step and in the bake.
+TOO_LITTLE = {
+    "canary, fail": ({"InsufficientTraffic": "fail"}, "CanaryFailed"),
+    "canary and bake, continue": (
+        {"InsufficientTraffic": "continue", "BakeMinutes": "0.02"},
+        "Swapped",
+    ),
+    "bake, fail: swapped back": ({"TrafficSteps": "", "BakeMinutes": "0.02"}, "RolledBack"),
+}
+
+
+@pytest.mark.parametrize("case", TOO_LITTLE, ids=list(TOO_LITTLE))
+def test_too_little_traffic(emulator: Emulator, tmp_path: Path, case: str) -> None:
+    inputs, outcome = TOO_LITTLE[case]
     emulator.deploy(APP, "staging", "v2")
 
-    log = run(emulator, tmp_path, InsufficientTraffic=choice, MinRequests="50")
+    log = run(emulator, tmp_path, MinRequests="50", **inputs)
 
-    if choice == "fail":
-        assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
+    assert log.outputs["SwapOutcome"] == outcome, log.text
+    if outcome == "CanaryFailed":
         assert "too little traffic to judge the step at 10 %" in log.errors[-1]
-        assert emulator.serving(APP, "production") == "v1"
-    else:
-        assert log.outputs["SwapOutcome"] == "Swapped", log.text
+        assert emulator.serving(APP, "production") == "v1" and emulator.operations() == []
+    elif outcome == "Swapped":
         assert "going on (InsufficientTraffic: continue)" in log.stdout
+        assert "passing it (InsufficientTraffic: continue)" in log.warnings[-1]
         assert emulator.serving(APP, "production") == "v2"
+    else:
+        message = log.errors[-1]
+        assert "Too little traffic reached 'production' during the bake to judge it" in message
+        assert "fewer than MinRequests 50" in message
+        assert "The previous version is live again" in message
+        assert emulator.serving(APP, "production") == "v1"
+        assert [op["outcome"] for op in emulator.operations()] == ["Succeeded", "Succeeded"]
     assert rules(emulator) == []
 
 
@@ -165,10 +184,11 @@ def start(emulator: Emulator, tmp_path: Path, **inputs: str) -> subprocess.Popen
     return local_agent.start_task(env, tmp_path)
 
 
-def wait_for_rule(emulator: Emulator) -> None:
+def wait_for_rule(emulator: Emulator, percent: float = 0) -> None:
+    """Until production routes a share (`percent`, if given) to the slot."""
     deadline = time.monotonic() + 30
-    while not rules(emulator):
-        assert time.monotonic() < deadline, "the canary never set its rule"
+    while not [r for r in rules(emulator) if percent in (0, r["reroutePercentage"])]:
+        assert time.monotonic() < deadline, f"the canary never set its rule ({percent} %)"
         time.sleep(0.05)
 
 
@@ -191,13 +211,13 @@ def test_throttling_while_removing_the_rule_is_retried(emulator: Emulator, tmp_p
 
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_a_signal_during_a_step_removes_the_rule_before_exit(
+def test_a_signal_during_a_step_removes_the_rule_and_the_summary_keeps_the_steps(
     emulator: Emulator, tmp_path: Path, name: str
 ) -> None:
     emulator.deploy(APP, "staging", "v2")
     user_traffic(emulator)
-    task = start(emulator, tmp_path, TrafficStepMinutes="1")
-    wait_for_rule(emulator)
+    task = start(emulator, tmp_path, TrafficStepMinutes="0.05")
+    wait_for_rule(emulator, 50)  # the step at 10 % was judged
 
     started = time.monotonic()
     task.send_signal(getattr(signal, name))
@@ -207,9 +227,16 @@ def test_a_signal_during_a_step_removes_the_rule_before_exit(
     log = AgentLog(out, "", task.returncode)
     assert log.result == "Canceled", log.text
     assert log.outputs["SwapOutcome"] == "Canceled"
+    assert f"Canceled ({name}) during the canary step at 50 %" in log.errors[-1]
     assert "Routing rule removed" in log.stdout
     assert rules(emulator) == []
     assert emulator.serving(APP, "production") == "v1" and emulator.operations() == []
+    summary = "".join(p.read_text() for p in tmp_path.rglob("swap-slots-*.md"))
+    rows = {row.split(" |")[0]: row for row in summary.splitlines() if "% to `staging`" in row}
+    assert set(rows) == {"| 10 % to `staging`", "| 50 % to `staging`"}, summary
+    watched = rows["| 10 % to `staging`"].split(" | ")
+    assert int(watched[1]) > 0 and watched[4] == "passed", summary  # requests, verdict
+    assert " | canceled | " in rows["| 50 % to `staging`"], summary
 
 
 BAD_INPUTS = [
