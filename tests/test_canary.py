@@ -38,7 +38,7 @@ def emulator(start_emulator: StartEmulator) -> Emulator:
     )
 
 
-def user_traffic(emulator: Emulator, rate: int = 60, seconds: int = 30) -> None:
+def user_traffic(emulator: Emulator, rate: int = 150, seconds: int = 30) -> None:
     emulator.control("POST", "traffic", {"app": APP, "rate": rate, "seconds": seconds})
 
 

@@ -516,7 +516,7 @@ CANARY = {
 def canary_emulator(start_emulator: StartEmulator, health: str) -> Emulator:
     emulator = start_emulator("--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25")
     emulator.deploy(APP, "staging", "v2", health=health)
-    emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 30})
+    emulator.control("POST", "traffic", {"app": APP, "rate": 150, "seconds": 30})
     return emulator
 
 
@@ -527,8 +527,21 @@ def routing_rules(emulator: Emulator) -> list[object]:
     return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
 
 
+def wait_for_rule(emulator: Emulator, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not routing_rules(emulator):
+        assert time.monotonic() < deadline and process.poll() is None, "no rule was set"
+        time.sleep(0.05)
+
+
+def summary_rows(work: Path) -> list[str]:
+    """The canary's rows of the run summary the task uploaded."""
+    summary = "".join(p.read_text(encoding="utf-8") for p in work.rglob("swap-slots-*.md"))
+    return [row for row in summary.splitlines() if "% to `staging`" in row]
+
+
 @pytest.mark.parametrize("health", ["healthy", "flaky:20"])
-def test_a_canary_lets_a_good_version_through_and_stops_a_flaky_one(
+def test_a_canary_lets_a_good_version_through_and_stops_a_flaky_one_despite_throttling(
     start_emulator: StartEmulator,
     task: harness.InstalledTask,
     python_bin: Path,
@@ -537,9 +550,15 @@ def test_a_canary_lets_a_good_version_through_and_stops_a_flaky_one(
 ) -> None:
     emulator = canary_emulator(start_emulator, health)
     env = harness.emulator_environment(task, emulator.info, {**SWAP, **CANARY}, work, [python_bin])
+    process = harness.start(task, env, work)
+    if health != "healthy":
+        wait_for_rule(emulator, process)
+        # Azure throttles the PATCH that removes the rule after the failed step: retried.
+        emulator.add_fault("throttle", count=2, method="PATCH", path="/config/web$")
 
-    log = harness.run(task, env, work)
+    stdout, stderr = process.communicate(timeout=60)
 
+    log = harness.AgentLog(stdout, stderr, process.returncode)
     if health == "healthy":
         assert log.outputs["SwapOutcome"] == "Swapped", log.text
         assert "Canary passed at 10 %, 50 %." in log.stdout
@@ -547,8 +566,72 @@ def test_a_canary_lets_a_good_version_through_and_stops_a_flaky_one(
     else:
         assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
         assert "on staging vs 0.0 % on production at 10 %" in log.errors[-1]
+        assert "Routing rule removed" in log.stdout
+        patches = [r["status"] for r in emulator.requests() if r["method"] == "PATCH"]
+        assert patches[-3:] == [429, 429, 200], patches
         assert emulator.serving(APP, "production") == "v1" and swaps(emulator) == []
     assert routing_rules(emulator) == []
+
+
+def test_a_rule_left_by_an_earlier_run_is_cleared_and_too_little_traffic_stops_the_canary(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25")
+    emulator.deploy(APP, "staging", "v2")  # and no user traffic at all
+    host = emulator.host_name(APP, "staging")
+    rule = {"name": "staging", "actionHostName": host, "reroutePercentage": 30}
+    emulator.control(
+        "POST",
+        "config",
+        {"app": APP, "slot": "production", "properties": {"experiments": {"rampUpRules": [rule]}}},
+    )
+    inputs = {**SWAP, **CANARY, "MinRequests": "50", "InsufficientTraffic": "fail"}
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    assert "still routes 30 % of its traffic to 'staging'" in log.warnings[0], log.text
+    assert log.outputs["SwapOutcome"] == "CanaryFailed", log.text
+    assert "too little traffic to judge the step at 10 %" in log.errors[-1]
+    assert routing_rules(emulator) == []
+    assert emulator.serving(APP, "production") == "v1" and swaps(emulator) == []
+
+
+def test_too_little_traffic_goes_on_and_a_bake_that_degrades_production_swaps_back(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    emulator = start_emulator("--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25")
+    emulator.deploy(APP, "staging", "v2")  # no user traffic: the canary has too little
+    inputs = {
+        **SWAP,
+        **CANARY,
+        "TrafficSteps": "10",
+        "TrafficStepMinutes": "0.02",
+        "MinRequests": "50",
+        "InsufficientTraffic": "continue",
+        "BakeMinutes": "0.1",
+    }
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+    process = harness.start(task, env, work)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # swapped and verified: the bake begins
+        seen.append(line)
+        if line.startswith("Baking:"):
+            break
+    # Now in production, the new version starts failing half of its requests.
+    emulator.deploy(APP, "production", "v2", health="flaky:50")
+
+    rest, stderr = process.communicate(timeout=60)
+
+    log = harness.AgentLog("".join(seen) + rest, stderr, process.returncode)
+    assert log.outputs["SwapOutcome"] == "RolledBack", log.text
+    assert "going on (InsufficientTraffic: continue)" in log.stdout
+    assert "Canary passed at 10 %." in log.stdout
+    assert "'production' degraded during the bake (production 5xx" in log.errors[-1]
+    assert "The previous version is live again" in log.errors[-1]
+    assert emulator.serving(APP, "production") == "v1"
+    assert [op["outcome"] for op in emulator.operations()] == ["Succeeded", "Succeeded"]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
@@ -559,10 +642,7 @@ def test_cancel_during_a_canary_step_removes_the_rule_before_exit(
     inputs = {**SWAP, **CANARY, "TrafficStepMinutes": "1"}
     env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
     process = harness.start(task, env, work)
-    deadline = time.monotonic() + 30
-    while not routing_rules(emulator):
-        assert time.monotonic() < deadline and process.poll() is None, "no rule was set"
-        time.sleep(0.05)
+    wait_for_rule(emulator, process)
 
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=7.5)
@@ -571,3 +651,5 @@ def test_cancel_during_a_canary_step_removes_the_rule_before_exit(
     assert log.result == "Canceled", log.text
     assert "Routing rule removed" in log.stdout
     assert routing_rules(emulator) == [] and swaps(emulator) == []
+    (row,) = summary_rows(work)
+    assert row.startswith("| 10 % to `staging` |") and " | canceled | " in row, row
