@@ -94,10 +94,10 @@ def canary() -> bool:
                 "HealthyAfter": "1",
                 "TrafficSteps": "10,50",
                 "TrafficStepMinutes": str(2 / 60),
-                "MinRequests": "3",
+                "MinRequests": "10",
             }
-            say("User traffic: 60 new clients a second on production, for 30 s.")
-            emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 30})
+            say("User traffic: 200 new clients a second on production, for 30 s.")
+            emulator.control("POST", "traffic", {"app": APP, "rate": 200, "seconds": 30})
             say("Deploying v2 to staging: healthy at first sight, but it fails 20 % of requests...")
             emulator.deploy(APP, "staging", "v2", health="flaky:20")
             say("Running the task with TrafficSteps: 10,50 (2-second steps):")
