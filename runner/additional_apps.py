@@ -11,14 +11,12 @@ from runner.names import check_name
 from runner.request import Action, AppName, Bake, CanarySteps
 
 
-def parse_additional_apps(
-    entries: Sequence[tuple[str, str]],
-    main_app: str,
-    main_group: Optional[str],
-) -> tuple[AppName, ...]:
-    """`entries`: (where the user wrote it, text), one app each: `app` or `resourceGroup/app`."""
+def parse_additional_apps(entries: Sequence[tuple[str, str]]) -> tuple[AppName, ...]:
+    """`entries`: (where the user wrote it, text), one app each: `app` or `resourceGroup/app`.
+    The main app itself may be listed too (a template lists every app): planning finds it,
+    once its resource group is known, and swaps it once."""
     apps: list[AppName] = []
-    seen = {(main_app.lower(), (main_group or "").lower())}
+    seen: set[tuple[str, str]] = set()
     for origin, text in entries:
         where = f"{origin} ('{text}')"
         group_text, slash, app_text = text.rpartition("/")
@@ -31,8 +29,7 @@ def parse_additional_apps(
         key = (name.lower(), (group or "").lower())
         if key in seen:
             raise UserError(
-                f"{where} names '{name}' twice (or the main app, WebAppName): each app is "
-                "swapped once. Remove the repeated line."
+                f"{where} names '{name}' twice: each app is swapped once. Remove the repeated line."
             )
         seen.add(key)
         apps.append(AppName(name, group, where))
@@ -40,11 +37,13 @@ def parse_additional_apps(
 
 
 def lines_of(text: str, label: str) -> list[tuple[str, str]]:
-    """The task input's non-blank lines, each with its line number for messages."""
+    """The task input's apps, one a line or separated by commas (no app or resource group name
+    holds a comma), each with its line number for messages."""
     return [
-        (f"{label} line {number}", line.strip())
+        (f"{label} line {number}", entry.strip())
         for number, line in enumerate(text.splitlines(), 1)
-        if line.strip()
+        for entry in line.split(",")
+        if entry.strip()
     ]
 
 

@@ -219,7 +219,7 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         checks=_safety_checks(env),
         canary=canary,
         bake=bake,
-        additional_apps=parse_additional_apps(additional, app, group),
+        additional_apps=parse_additional_apps(additional),
     )
 
 

@@ -21,17 +21,22 @@ def plan_additional_apps(main: SwapPlan, web_apps: WebApps, log: Log) -> list[Sw
         found = [pool.submit(_plan_one, main, name, web_apps, log) for name in names]
         plans = [main] + [future.result() for future in found]  # the first bad line is said
     seen: dict[tuple[str, str], str] = {}
+    distinct = []
     for name, plan in zip((None, *names), plans):
         ref = plan.source.ref
         key = (ref.resource_group.lower(), ref.app.lower())
         where = name.origin if name else "WebAppName"
+        if key in seen and seen[key] == "WebAppName":
+            log.info(f"{where} is the main app (WebAppName): it is swapped once.")
+            continue
         if key in seen:
             raise UserError(
                 f"{where} names App Service '{ref.app}' of resource group '{ref.resource_group}', "
                 f"which {seen[key]} names already: each app is swapped once. Remove one of them."
             )
         seen[key] = where
-    return plans
+        distinct.append(plan)
+    return distinct
 
 
 def _plan_one(main: SwapPlan, name: AppName, web_apps: WebApps, log: Log) -> SwapPlan:

@@ -155,7 +155,7 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
     if args.also_apps:
         names = ("the preview command", "--traffic-steps", "--bake-minutes")
         refuse_what_several_apps_cannot_do("--also-app", args.action, canary, bake, names)
-    also = parse_additional_apps([("--also-app", text) for text in args.also_apps], app, group)
+    also = parse_additional_apps([("--also-app", text) for text in args.also_apps])
     request = SwapRequest(
         action=args.action,
         app=app,

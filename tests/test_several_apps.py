@@ -84,7 +84,10 @@ def summary(log: AgentLog) -> str:
 
 
 def test_three_apps_are_swapped_together_and_verified(emulator: Emulator, tmp_path: Path) -> None:
-    log = run(emulator, tmp_path, **FAST_CHECKS, ExpectedVersion="v2")
+    # As the stage template lists them: every app, the main one too, separated by commas.
+    listed = ", ".join(APPS)
+
+    log = run(emulator, tmp_path, **FAST_CHECKS, ExpectedVersion="v2", AdditionalWebApps=listed)
 
     assert log.result == "Succeeded", log.text
     assert log.outputs["SwapOutcome"] == "Swapped"
@@ -217,7 +220,7 @@ BAD_LISTS = [
     ({"AdditionalWebApps": f"{APPS[1]}\n\nrg-nowhere/{APPS[2]}"}, "line 3 ('rg-nowhere/"),
     ({"AdditionalWebApps": "a/b/c"}, "AdditionalWebApps line 1 ('a/b/c') is not an app"),
     ({"AdditionalWebApps": f"{APPS[1]}\n{APPS[1]}"}, "line 2 ('web-eus') names 'web-eus' twice"),
-    ({"AdditionalWebApps": f"{GROUP}/{APPS[0]}"}, "which WebAppName names already"),
+    ({"AdditionalWebApps": f"{APPS[1]}, {GROUP}/{APPS[1]}"}, "which AdditionalWebApps line 1"),
     ({"TrafficSteps": "10"}, "AdditionalWebApps cannot be combined with TrafficSteps"),
     ({"BakeMinutes": "2"}, "AdditionalWebApps cannot be combined with BakeMinutes"),
     ({"Action": "Start Swap With Preview"}, "not 'Start Swap With Preview'"),
