@@ -367,7 +367,8 @@ def test_several_apps_are_swapped_by_one_task_all_or_nothing(context: Context) -
 
 
 def test_a_canary_or_bake_of_several_apps_swaps_one_job_per_app(context: Context) -> None:
-    for extra in ({"canarySteps": "10"}, {"bakeMinutes": "5"}):
+    extras: list[dict[str, Any]] = [{"canarySteps": "10"}, {"bakeMinutes": "5"}]
+    for extra in extras:
         pipeline = context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS, **extra)
         jobs = stage(pipeline, "Swap")["jobs"]
         assert [j["deployment"] for j in jobs] == ["Swap_web_weu", "Swap_web_eus", "Swap_asia"]
