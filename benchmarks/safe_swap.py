@@ -5,6 +5,9 @@
 - Rollback: from the log's "Verification failed" line to production serving the old version
   again, against the swap's own duration (target <= one swap + 1 s). The task runs as the agent
   runs it, on a build healthy in staging and failing in production, with 3 s swaps.
+- Several apps: the task swapping 10 apps together (AdditionalWebApps), process start to exit,
+  against the same task swapping one of them, runs interleaved on one emulator with 3 s swaps
+  (target: 10 apps <= 1.2 x one app).
 
 Usage: python -m benchmarks.safe_swap [--runs 5]
 """
@@ -85,6 +88,31 @@ def rollback_seconds(emulator: Emulator, work: Path) -> tuple[float, float]:
     return back_at[0] - failed_at[0], swap
 
 
+SEVERAL = 10
+
+
+def several_apps_seconds(emulator: Emulator, work: Path, count: int) -> tuple[float, float]:
+    """The task swapping the first `count` apps together (no health checks: the swaps alone),
+    process start to exit; and the emulator's span from the first swap accepted to the last
+    one done."""
+    names = [f"web-{number:02}" for number in range(SEVERAL)][:count]
+    inputs = {"WebAppName": names[0], "SourceSlot": "staging"}
+    if count > 1:
+        inputs["AdditionalWebApps"] = "\n".join(names[1:])
+    known = len(emulator.operations())
+    started = time.monotonic()
+    task = start_task(agent_environment(emulator.info, inputs, work), work)
+    out, _ = task.communicate()
+    seconds = time.monotonic() - started
+    if task.returncode != 0:
+        raise SystemExit(f"the swap of {count} apps failed:\n{out}")
+    operations = emulator.operations()[known:]
+    span = max(float(op["finished_at"]) for op in operations) - min(
+        float(op["accepted_at"]) for op in operations
+    )
+    return seconds, span
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -101,6 +129,13 @@ def main() -> None:
                 back, swap = rollback_seconds(emulator, work / f"run{run}")
             rollbacks.append(back)
             swaps.append(swap)
+        seeded = [arg for n in range(SEVERAL) for arg in ("--app", f"web-{n:02}:staging")]
+        one: list[tuple[float, float]] = []
+        many: list[tuple[float, float]] = []
+        with start_emulator(work / "pki", "--swap-seconds", str(SWAP_SECONDS), *seeded) as em:
+            for run in range(runs):
+                one.append(several_apps_seconds(em, work / f"one{run}", 1))
+                many.append(several_apps_seconds(em, work / f"many{run}", SEVERAL))
     print("\nHealth gate, healthy slot, HealthyAfter 3, 1 s between probes (target <= 2.2 s)")
     _row("gate", gates)
     swap = statistics.median(swaps)
@@ -110,6 +145,16 @@ def main() -> None:
     )
     _row("swap back", rollbacks)
     _row("one swap", swaps)
+    ratio = statistics.median(m[0] for m in many) / statistics.median(o[0] for o in one)
+    print(
+        f"\n{SEVERAL} apps swapped together vs one app, {SWAP_SECONDS:g} s swaps, the task's "
+        f"whole run (target <= 1.2 x one app): {ratio:.2f} x"
+    )
+    _row("1 app", [o[0] for o in one])
+    _row(f"{SEVERAL} apps", [m[0] for m in many])
+    print("  in the emulator, first swap accepted -> last swap done:")
+    _row("1 app", [o[1] for o in one])
+    _row(f"{SEVERAL} apps", [m[1] for m in many])
 
 
 def _row(name: str, values: list[float]) -> None:

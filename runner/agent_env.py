@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from runner.additional_apps import (
+    lines_of,
+    parse_additional_apps,
+    refuse_what_several_apps_cannot_do,
+)
 from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
 from runner.canary_inputs import CANARY_INPUTS, parse_bake, parse_canary
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
@@ -198,6 +203,11 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         )
     action = actions[action_text.lower()]
     canary_texts = {name: env.input(name) for name in CANARY_INPUTS}
+    canary = parse_canary(action, target, canary_texts)
+    bake = parse_bake(action, target, canary_texts)
+    additional = lines_of(env.get("INPUT_AdditionalWebApps"), "AdditionalWebApps")
+    if additional:
+        refuse_what_several_apps_cannot_do("AdditionalWebApps", action, canary, bake)
     return SwapRequest(
         action=action,
         app=app,
@@ -207,8 +217,9 @@ def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
         preserve_vnet=env.flag("PreserveVnet", default=False),
         timeout_seconds=_timeout_minutes(env) * 60,
         checks=_safety_checks(env),
-        canary=parse_canary(action, target, canary_texts),
-        bake=parse_bake(action, target, canary_texts),
+        canary=canary,
+        bake=bake,
+        additional_apps=parse_additional_apps(additional),
     )
 
 

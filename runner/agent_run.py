@@ -15,6 +15,8 @@ from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
 from runner.release import release
+from runner.release_set import release_set
+from runner.set_plan import describe_additional_apps, plan_additional_apps
 from runner.swap import SwapPlan, describe_plan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
@@ -28,6 +30,7 @@ def run_agent_task(
         log.add_secret(secret)
     cancellation = cancellation or Cancellation()
     plan: Optional[SwapPlan] = None
+    apps: tuple[AppReport, ...] = ()  # with AdditionalWebApps: one per app
     temp_dir = ""
     try:
         task = read_agent_task(environ)
@@ -44,7 +47,13 @@ def run_agent_task(
             log.info(line)
         plan = plan_swap(task.request, web_apps, log)
         describe_plan(plan, log)
-        result = release(plan, web_apps, log, cancellation)
+        if task.request.additional_apps:
+            plans = plan_additional_apps(plan, web_apps, log)
+            describe_additional_apps(plans, log)
+            released = release_set(plans, web_apps, log, cancellation)
+            result, apps = released.combined, released.apps
+        else:
+            result = release(plan, web_apps, log, cancellation)
     except UserError as error:
         result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
     except AzureCallError as error:
@@ -65,7 +74,7 @@ def run_agent_task(
         log.complete(TaskResult.FAILED, f"Unexpected error: {type(error).__name__}")
         return 1
     cancellation.stop_raising()
-    return report(log, result, temp_dir, cancellation.requested.is_set())
+    return report(log, result, temp_dir, cancellation.requested.is_set(), apps)
 
 
 class _LogHandler(logging.Handler):

@@ -48,6 +48,17 @@ class Cancellation:
         if seconds > 0:
             self.requested.wait(seconds)
 
+    def sleep_until(self, moment: float) -> None:
+        """Sleeps until `moment` (time.monotonic()), waking early when cancellation is first
+        requested; once it has been, sleeps the whole time, so a watch loop never spins."""
+        seconds = moment - time.monotonic()
+        if seconds <= 0:
+            return
+        if self.requested.is_set():
+            time.sleep(seconds)
+        else:
+            self.requested.wait(seconds)
+
     def install(self) -> None:
         """Routes SIGINT/SIGTERM (and Windows' SIGBREAK) here. Main thread only."""
 

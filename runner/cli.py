@@ -65,6 +65,15 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
     swap.add_argument("--preserve-vnet", action="store_true", help="keep each slot's VNet")
     _add_login_arguments(swap)
     swap.add_argument("--timeout", type=float, default=30.0, help="minutes to wait (30)")
+    swap.add_argument(
+        "--also-app",
+        action="append",
+        default=[],
+        dest="also_apps",
+        metavar="[RG/]APP",
+        help="another app swapped with --app, all or nothing, with the same slots and checks "
+        "(repeatable; swap only: not with preview, --traffic-steps or --bake-minutes)",
+    )
     checks = swap.add_argument_group("health gate, verification and swap back")
     checks.add_argument(
         "--health-check-path",
@@ -231,6 +240,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 healthy_after=args.healthy_after,
                 expected_version=args.expected_version,
                 rollback=args.rollback,
+                also_apps=tuple(args.also_apps),
                 canary={
                     "TrafficSteps": args.traffic_steps,
                     "TrafficStepMinutes": args.step_minutes,

@@ -9,6 +9,8 @@ healthy answers in a row; one bad answer starts the count again.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urljoin
@@ -140,6 +142,34 @@ def wait_until_healthy(
         if next_at >= deadline:
             return HealthCheck(label, url, False, probes, now - started, last)
         cancellation.sleep(next_at - now)
+
+
+@dataclass(frozen=True)
+class Probing:
+    """One slot to probe among several: `wait_until_healthy`'s arguments."""
+
+    label: str
+    site_url: str
+    rules: HealthRules
+    log: Log
+    slot_probes: SlotProbes
+
+
+def wait_until_all_healthy(
+    probings: Sequence[Probing], cancellation: Cancellation
+) -> list[HealthCheck]:
+    """Several slots probed at the same time, one thread each: the slowest sets the time."""
+    pool = ThreadPoolExecutor(max_workers=max(1, len(probings)))
+    try:
+        checks = [
+            pool.submit(
+                wait_until_healthy, p.label, p.site_url, p.rules, cancellation, p.log, p.slot_probes
+            )
+            for p in probings
+        ]
+        return [check.result() for check in checks]
+    finally:
+        pool.shutdown(wait=False)  # on SIGTERM the probes see the cancellation and end
 
 
 def _healthy(probe: Probe, rules: HealthRules) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 
@@ -21,3 +22,33 @@ class Outcome(Enum):
     ROLLBACK_UNFINISHED = "RollbackUnfinished"  # the task stopped while Azure was swapping back
     PREVIEW_STARTED = "PreviewStarted"  # swap with preview, phase 1 done: the source is prepared
     PREVIEW_CANCELED = "PreviewCanceled"  # the source slot's own settings are back
+    # Several apps (AdditionalWebApps) only: some stay swapped, some were never swapped.
+    PARTLY_SWAPPED = "PartlySwapped"
+
+
+# What a set of apps reports when its apps differ: the state that most needs a person first.
+_FIRST_TO_SAY = (
+    Outcome.ROLLBACK_UNFINISHED,
+    Outcome.UNFINISHED,
+    Outcome.ROLLBACK_FAILED,
+    Outcome.UNVERIFIED,
+    Outcome.VERIFICATION_FAILED,
+)
+
+
+def set_outcome(outcomes: Sequence[Outcome]) -> Outcome:
+    """SwapOutcome of several apps swapped all or nothing: theirs when they agree; else the first
+    of `_FIRST_TO_SAY` any app has; else PartlySwapped when some apps stay swapped and others
+    were not; else RolledBack (every swapped app is back), Failed, Canceled, NotStarted."""
+    found = set(outcomes)
+    if len(found) == 1:
+        return outcomes[0]
+    for outcome in _FIRST_TO_SAY:
+        if outcome in found:
+            return outcome
+    if Outcome.SWAPPED in found:
+        return Outcome.PARTLY_SWAPPED
+    for outcome in (Outcome.ROLLED_BACK, Outcome.FAILED, Outcome.CANCELED):
+        if outcome in found:
+            return outcome
+    return Outcome.NOT_STARTED

@@ -25,9 +25,15 @@ _RESULTS = {
     Outcome.ROLLBACK_UNFINISHED: TaskResult.FAILED,
     Outcome.PREVIEW_STARTED: TaskResult.SUCCEEDED,
     Outcome.PREVIEW_CANCELED: TaskResult.SUCCEEDED,
+    Outcome.PARTLY_SWAPPED: TaskResult.FAILED,
 }
 # Stopped by the agent: these end the step as Canceled rather than Failed.
-_CANCELABLE = (Outcome.UNFINISHED, Outcome.UNVERIFIED, Outcome.ROLLBACK_UNFINISHED)
+_CANCELABLE = (
+    Outcome.UNFINISHED,
+    Outcome.UNVERIFIED,
+    Outcome.ROLLBACK_UNFINISHED,
+    Outcome.PARTLY_SWAPPED,
+)
 
 
 def task_result(result: AppReport, canceled: bool) -> TaskResult:
@@ -39,15 +45,22 @@ def task_result(result: AppReport, canceled: bool) -> TaskResult:
     return _RESULTS[outcome]
 
 
-def report(log: PipelineLog, result: AppReport, temp_dir: str, canceled: bool) -> int:
-    """Writes outputs, the run summary and `task.complete`; returns the exit code."""
+def report(
+    log: PipelineLog,
+    result: AppReport,
+    temp_dir: str,
+    canceled: bool,
+    apps: Sequence[AppReport] = (),
+) -> int:
+    """Writes outputs, the run summary (one section per app of `apps`, else of `result`) and
+    `task.complete`; returns the exit code."""
     log.set_output("SwapOutcome", result.outcome.value)
     if result.production_url:
         log.set_output("ProductionUrl", result.production_url)
     if result.source_url:
         log.set_output("SourceSlotUrl", result.source_url)
-    if result.app and temp_dir:
-        upload_summary(log, [result], temp_dir)
+    if temp_dir and (apps or result.app):
+        upload_summary(log, list(apps) or [result], temp_dir)
     outcome = task_result(result, canceled)
     if outcome is TaskResult.SUCCEEDED:
         log.info(result.message)

@@ -240,14 +240,7 @@ class _Release:
             rollback = swap_back(self.plan, self.rules, self.web_apps, self.log, self.cancellation)
         if rollback.check is not None:
             self.checks.append(rollback.check)
-        what = {
-            Outcome.ROLLED_BACK: "The previous version is live again.",
-            Outcome.ROLLBACK_FAILED: f"The swap back did not happen: '{self.target}' still runs "
-            "the new version that failed. Swap the slots back yourself.",
-            Outcome.ROLLBACK_UNFINISHED: "The swap back was still running in Azure when the task "
-            "stopped: Azure finishes or reverts it on its own. Do not start another swap until "
-            "it ends.",
-        }[rollback.outcome]
+        what = rollback.meaning(self.target)
         return self.finish(
             rollback.outcome,
             f"{failed} {rollback.message} {what}",

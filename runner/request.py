@@ -84,6 +84,17 @@ class SlotRef:
 
 
 @dataclass(frozen=True)
+class AppName:
+    """One more app to swap with the main one: its resource group when the user named it (None:
+    the runner finds it), and `origin`, where the user wrote it, for messages
+    ("AdditionalWebApps line 2 ('rg-eus/web-eus')")."""
+
+    name: str
+    resource_group: Optional[str]
+    origin: str
+
+
+@dataclass(frozen=True)
 class SwapRequest:
     """A swap of `source_slot` into `target_slot` of one app.
 
@@ -100,6 +111,8 @@ class SwapRequest:
     checks: SafetyChecks = SafetyChecks()
     canary: Optional[CanarySteps] = None
     bake: Optional[Bake] = None
+    # More apps swapped with this one, all or nothing (same slot names).
+    additional_apps: tuple[AppName, ...] = ()
 
     @property
     def with_production(self) -> bool:

@@ -19,6 +19,7 @@ from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
 from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
 
 DEFAULT_POLL_SECONDS = 1.0  # when Azure sends no Retry-After
+UNSEEN_POLL_SECONDS = 2.0  # Azure's record of the last swap, when the progress URL was lost
 PROGRESS_EVERY_SECONDS = 10.0
 
 
@@ -113,27 +114,47 @@ def swap_slots(
 
     `swap_back`: the same two slots again, to put back what was live before (the words change).
     """
-    run = _SwapRun(plan, web_apps, log, cancellation, "swap back" if swap_back else "swap")
+    run = SwapRun(plan, web_apps, log, cancellation, swap_back)
     try:
-        return run.execute()
+        result = run.begin()
+        while result is None:
+            cancellation.sleep_until(run.next_poll_at)
+            result = run.poll()
+        return result
     except StopNow:
         return run.stopped_now()
     finally:
         run.close()
 
 
-class _SwapRun:
+class SwapRun:
+    """One app's swap: `begin()` sends it, then `poll()` at `next_poll_at` until it returns how
+    it ended. Several runs can be watched in one loop (`runner.swaps_together`), which reports
+    their progress itself (`several`)."""
+
     def __init__(
-        self, plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation, noun: str
+        self,
+        plan: SwapPlan,
+        web_apps: WebApps,
+        log: Log,
+        cancellation: Cancellation,
+        swap_back: bool = False,
+        several: bool = False,
     ) -> None:
-        self.noun = noun
+        self.noun = "swap back" if swap_back else "swap"
         self.plan = plan
         self.web_apps = web_apps
         self.log = log
         self.cancellation = cancellation
+        self.several = several
         self.sending = False  # a swap request may have left: Azure may have acted on it
         self.sent = False
         self.started_at = 0.0
+        self.deadline = 0.0
+        self.next_poll_at = 0.0
+        self._status_url: Optional[str] = None  # None while running: Azure's record is watched
+        self._failures = 0
+        self._next_progress = 0.0
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._probes = plan.probes
         self._before: list[Future[Probe]] = []
@@ -160,7 +181,9 @@ class _SwapRun:
             self.after,
         )
 
-    def execute(self) -> SwapResult:
+    def begin(self) -> Optional[SwapResult]:
+        """Sends the swap. Returns how it ended when that is known already (canceled, refused,
+        done at once); None while Azure is swapping."""
         if self.cancellation.requested.is_set():
             return self.result(
                 Outcome.CANCELED, f"Canceled before the {self.noun} was sent: nothing changed."
@@ -173,6 +196,7 @@ class _SwapRun:
         else:
             self.log.info(f"Swapping '{source.slot}' into '{target.slot}' of '{source.app}'...")
         self.started_at = time.monotonic()
+        self.deadline = self.started_at + self.plan.request.timeout_seconds
         self.sending = True
         try:
             sent = send_swap(
@@ -199,61 +223,67 @@ class _SwapRun:
         ]
         if sent.already_done:
             return self.swapped()
+        now = time.monotonic()
+        self._next_progress = self.started_at + PROGRESS_EVERY_SECONDS
         if sent.running_unseen:
-            return self.watch_unseen()
+            # Our swap runs but its progress URL was lost: watch Azure's record of the last swap.
+            self.next_poll_at = now + UNSEEN_POLL_SECONDS
+            return None
         assert sent.started is not None
         if sent.started.status_url is None:
             return self.swapped()
-        return self.wait(sent.started.status_url, sent.started.retry_after)
+        self._status_url = sent.started.status_url
+        delay = sent.started.retry_after
+        self.next_poll_at = min(
+            now + (delay if delay is not None else DEFAULT_POLL_SECONDS), self.deadline
+        )
+        return None
 
-    def wait(self, status_url: str, retry_after: Optional[float]) -> SwapResult:
-        deadline = self.started_at + self.plan.request.timeout_seconds
-        delay = retry_after if retry_after is not None else DEFAULT_POLL_SECONDS
-        next_progress = self.started_at + PROGRESS_EVERY_SECONDS
-        failures = 0
-        while True:
-            self.cancellation.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            if self.cancellation.grace_over:
-                return self.unfinished(f"Canceled ({self.cancellation.signal_name})")
-            if time.monotonic() >= deadline:
-                return self.unfinished("Timed out")
-            try:
-                poll = self.web_apps.poll_swap(status_url)
-            except AzureCallError as error:
-                failures += 1
-                self.log.debug(f"Checking the swap's progress failed ({error}); trying again.")
-                delay = min(2.0 * failures, 10.0)
-                continue
-            failures = 0
-            self.log_before()
-            if poll.state is PollState.SUCCEEDED:
+    def poll(self) -> Optional[SwapResult]:
+        """One look at the running swap; None while it still runs (look again at next_poll_at)."""
+        if self.cancellation.grace_over:
+            return self.unfinished(f"Canceled ({self.cancellation.signal_name})")
+        if time.monotonic() >= self.deadline:
+            return self.unfinished("Timed out")
+        if self._status_url is None:
+            return self._look_at_last_swap()
+        try:
+            poll = self.web_apps.poll_swap(self._status_url)
+        except AzureCallError as error:
+            self._failures += 1
+            self.log.debug(f"Checking the swap's progress failed ({error}); trying again.")
+            self._again(min(2.0 * self._failures, 10.0))
+            return None
+        self._failures = 0
+        self.log_before()
+        if poll.state is PollState.SUCCEEDED:
+            return self.swapped()
+        if poll.state is PollState.FAILED:
+            return self.failed(poll.message)
+        self._again(poll.retry_after if poll.retry_after is not None else DEFAULT_POLL_SECONDS)
+        now = time.monotonic()
+        if not self.several and now >= self._next_progress:
+            self.log.info(
+                f"{self.noun.capitalize()} still running after {now - self.started_at:.0f} s..."
+            )
+            percent = int(100 * (now - self.started_at) / self.plan.request.timeout_seconds)
+            self.log.progress(min(percent, 99), "Swapping slots")
+            self._next_progress = now + PROGRESS_EVERY_SECONDS
+        return None
+
+    def _look_at_last_swap(self) -> Optional[SwapResult]:
+        try:
+            if self.web_apps.get_slot(self.target.ref).last_swap != self.target.last_swap:
                 return self.swapped()
-            if poll.state is PollState.FAILED:
-                return self.failed(poll.message)
-            delay = poll.retry_after if poll.retry_after is not None else DEFAULT_POLL_SECONDS
-            if self.cancellation.requested.is_set():
-                delay = min(delay, 1.0)
-            now = time.monotonic()
-            if now >= next_progress:
-                self.log.info(
-                    f"{self.noun.capitalize()} still running after {now - self.started_at:.0f} s..."
-                )
-                percent = int(100 * (now - self.started_at) / self.plan.request.timeout_seconds)
-                self.log.progress(min(percent, 99), "Swapping slots")
-                next_progress = now + PROGRESS_EVERY_SECONDS
+        except AzureCallError as error:
+            self.log.debug(f"Reading the app failed ({error}); trying again.")
+        self._again(UNSEEN_POLL_SECONDS)
+        return None
 
-    def watch_unseen(self) -> SwapResult:
-        """Our swap runs but its progress URL was lost: watch Azure's record of the last swap."""
-        deadline = self.started_at + self.plan.request.timeout_seconds
-        while time.monotonic() < deadline and not self.cancellation.grace_over:
-            self.cancellation.sleep(2.0)
-            try:
-                if self.web_apps.get_slot(self.target.ref).last_swap != self.target.last_swap:
-                    return self.swapped()
-            except AzureCallError as error:
-                self.log.debug(f"Reading the app failed ({error}); trying again.")
-        reason = "Canceled" if self.cancellation.requested.is_set() else "Timed out"
-        return self.unfinished(reason)
+    def _again(self, delay: float) -> None:
+        if self.cancellation.requested.is_set():
+            delay = min(delay, 1.0)  # within the grace: learn the end quickly
+        self.next_poll_at = min(time.monotonic() + delay, self.deadline)
 
     def swapped(self) -> SwapResult:
         seconds = time.monotonic() - self.started_at

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from runner.additional_apps import parse_additional_apps, refuse_what_several_apps_cannot_do
 from runner.canary_inputs import parse_bake, parse_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.connection import CLOUDS, Cloud, Connection, Scheme
@@ -15,7 +16,9 @@ from runner.names import check_name
 from runner.outcome_report import task_result
 from runner.pipeline_log import TaskResult
 from runner.release import release
+from runner.release_set import release_set
 from runner.request import PRODUCTION, Action, SafetyChecks, SlotRef, SwapRequest
+from runner.set_plan import describe_additional_apps, plan_additional_apps
 from runner.swap import describe_plan, plan_swap
 from runner.terminal_log import TerminalLog
 from runner.traffic_routing import routed_percent, set_route
@@ -45,6 +48,7 @@ class TerminalSwap:
     healthy_after: int = 3
     expected_version: Optional[str] = None
     rollback: bool = True
+    also_apps: tuple[str, ...] = ()  # --also-app: more apps, all or nothing
     canary: Mapping[str, str] = field(default_factory=dict)  # the canary options' text
 
 
@@ -108,7 +112,14 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
         web_apps = WebApps(connection, log, args.debug)
         plan = plan_swap(request, web_apps, log)
         describe_plan(plan, log)
-        result = release(plan, web_apps, log, cancellation)
+        urls = [plan.production_url]
+        if request.additional_apps:
+            plans = plan_additional_apps(plan, web_apps, log)
+            describe_additional_apps(plans, log)
+            result = release_set(plans, web_apps, log, cancellation).combined
+            urls = [each.production_url for each in plans]
+        else:
+            result = release(plan, web_apps, log, cancellation)
     except (UserError, AzureCallError) as error:
         log.error(f"{error} Nothing was changed in Azure.")
         return 1
@@ -120,7 +131,7 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
     log.info(f"Outcome: {result.outcome.value}")
     if outcome is TaskResult.SUCCEEDED:
         log.info(result.message)
-        print(result.production_url)
+        print("\n".join(urls))
         return 0
     log.error(result.message)
     return 130 if outcome is TaskResult.CANCELED else 1
@@ -139,6 +150,12 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
         raise UserError(f"--source and --target are both '{source}': name two different slots.")
     if not 0 < args.timeout_minutes <= 24 * 60:
         raise UserError(f"--timeout is {args.timeout_minutes:g}: give 1 to 1440 minutes.")
+    canary = parse_canary(args.action, target, args.canary, CANARY_OPTIONS)
+    bake = parse_bake(args.action, target, args.canary, CANARY_OPTIONS)
+    if args.also_apps:
+        names = ("the preview command", "--traffic-steps", "--bake-minutes")
+        refuse_what_several_apps_cannot_do("--also-app", args.action, canary, bake, names)
+    also = parse_additional_apps([("--also-app", text) for text in args.also_apps])
     request = SwapRequest(
         action=args.action,
         app=app,
@@ -148,8 +165,9 @@ def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:
         preserve_vnet=args.preserve_vnet,
         timeout_seconds=args.timeout_minutes * 60,
         checks=_checks(args),
-        canary=parse_canary(args.action, target, args.canary, CANARY_OPTIONS),
-        bake=parse_bake(args.action, target, args.canary, CANARY_OPTIONS),
+        canary=canary,
+        bake=bake,
+        additional_apps=also,
     )
     return request, _connection(args)
 

@@ -200,7 +200,9 @@ def test_test_stage_probes_the_staging_url_from_the_deploy_output_then_runs_user
     assert rest == mine
 
 
-def test_swap_is_a_deployment_on_production_with_check_and_swap_back(context: Context) -> None:
+def test_swap_is_a_deployment_on_production_whose_task_gates_verifies_and_swaps_back(
+    context: Context,
+) -> None:
     swap_job = job(stage(context.stages(ONE_APP, **ONE), "Swap"), "Swap_contoso_web")
     assert swap_job["environment"] == "production"
     swap = named(hook(swap_job, "deploy"), "swap")
@@ -213,16 +215,32 @@ def test_swap_is_a_deployment_on_production_with_check_and_swap_back(context: Co
         "SourceSlot": "staging",
         "SwapWithProduction": True,
         "PreserveVnet": False,
+        "HealthCheckPath": "/",
+        "RollbackOnFailure": True,
     }
+    # The task probes the slot and production itself: no second probe, no hook to swap back.
+    assert set(swap_job["strategy"]["runOnce"]) == {"deploy"}
+
+
+def test_a_production_url_adds_its_own_probe_and_a_swap_back_without_rollback_or_version(
+    context: Context,
+) -> None:
+    parameters = {**ONE, "productionUrl": "https://www.contoso.example", "expectedVersion": "42"}
+    swap_job = job(stage(context.stages(ONE_APP, **parameters), "Swap"), "Swap_contoso_web")
+    swap = named(hook(swap_job, "deploy"), "swap")
+    assert swap["inputs"]["ExpectedVersion"] == "42"
     check = named(hook(swap_job, "postRouteTraffic"), "productionHealth")
-    assert check["env"]["PROBE_URL"] == "https://contoso-web.azurewebsites.net"
+    assert check["env"]["PROBE_URL"] == "https://www.contoso.example"
     assert check["env"]["PROBE_REQUIRED"] == "True"
 
     failure = hook(swap_job, "on.failure")
     recheck = named(failure, "productionRecheck")
     assert recheck["env"]["PROBE_REQUIRED"] == "False"
     swap_back = named(failure, "swapBack")
-    assert swap_back["inputs"] == swap["inputs"]  # the same two slots, swapped again
+    # The same two slots again, with no swap back of its own and no version to expect.
+    expected = {k: v for k, v in swap["inputs"].items() if k not in ("ExpectedVersion",)}
+    expected.pop("HealthCheckPath")
+    assert swap_back["inputs"] == {**expected, "RollbackOnFailure": False}
     assert failure.index(recheck) < failure.index(swap_back)
     assert swap_back["condition"] == (
         "and(succeeded(), eq(variables['productionRecheck.healthy'], 'false'))"
@@ -237,7 +255,8 @@ def test_the_canary_and_bake_settings_reach_the_swap_step_and_not_the_swap_back(
         "canaryStepMinutes": "0.5",
         "bakeMinutes": "3",
     }
-    swap_job = job(stage(context.stages(ONE_APP, **ONE, **canary), "Swap"), "Swap_contoso_web")
+    with_url = {**ONE, "productionUrl": "https://www.contoso.example"}
+    swap_job = job(stage(context.stages(ONE_APP, **with_url, **canary), "Swap"), "Swap_contoso_web")
     inputs = named(hook(swap_job, "deploy"), "swap")["inputs"]
     assert inputs["TrafficSteps"] == "10,50" and inputs["TrafficStepMinutes"] == "0.5"
     assert inputs["MaxErrorRatePercent"] == "1" and inputs["MinRequests"] == "100"
@@ -329,8 +348,38 @@ def test_the_template_can_be_used_twice_in_one_pipeline_with_prefixes(context: C
 # Several apps --------------------------------------------------------------------------------
 
 
+def test_several_apps_are_swapped_by_one_task_all_or_nothing(context: Context) -> None:
+    pipeline = context.stages(
+        MANY_APPS,
+        serviceConnection="contoso-arm",
+        apps=REGIONS,
+        expectedVersion="$(Build.BuildNumber)",
+    )
+    assert [s["stage"] for s in pipeline["stages"]] == ["Deploy", "Test", "Swap"]  # no Restore
+    (swap_job,) = stage(pipeline, "Swap")["jobs"]
+    assert swap_job["deployment"] == "Swap_all" and swap_job["environment"] == "production"
+    assert set(swap_job["strategy"]["runOnce"]) == {"deploy"}
+    inputs = named(hook(swap_job, "deploy"), "swap")["inputs"]
+    assert inputs["WebAppName"] == "web-weu" and inputs["ResourceGroupName"] == "rg-weu"
+    assert inputs["AdditionalWebApps"] == "web-weu,web-eus,web-sea"
+    assert inputs["ExpectedVersion"] == "$(Build.BuildNumber)"
+    assert inputs["HealthCheckPath"] == "/" and inputs["RollbackOnFailure"] is True
+
+
+def test_a_canary_or_bake_of_several_apps_swaps_one_job_per_app(context: Context) -> None:
+    extras: list[dict[str, Any]] = [{"canarySteps": "10"}, {"bakeMinutes": "5"}]
+    for extra in extras:
+        pipeline = context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS, **extra)
+        jobs = stage(pipeline, "Swap")["jobs"]
+        assert [j["deployment"] for j in jobs] == ["Swap_web_weu", "Swap_web_eus", "Swap_asia"]
+        assert "Restore" in [s["stage"] for s in pipeline["stages"]]
+        assert "AdditionalWebApps" not in str(pipeline)
+
+
 def test_several_apps_fan_out_into_parallel_jobs_in_every_stage(context: Context) -> None:
-    pipeline = context.stages(MANY_APPS, serviceConnection="contoso-arm", apps=REGIONS)
+    pipeline = context.stages(
+        MANY_APPS, serviceConnection="contoso-arm", apps=REGIONS, swapMode="jobPerApp"
+    )
     ids = ["web_weu", "web_eus", "asia"]
     for name, prefix in [("Deploy", "Deploy_"), ("Test", "Test_"), ("Swap", "Swap_")]:
         jobs = stage(pipeline, name)["jobs"]
@@ -344,7 +393,9 @@ def test_several_apps_fan_out_into_parallel_jobs_in_every_stage(context: Context
 
 
 def test_a_failed_swap_restores_every_app_whose_swap_succeeded(context: Context) -> None:
-    pipeline = context.stages(MANY_APPS, serviceConnection="contoso-arm", apps=REGIONS)
+    pipeline = context.stages(
+        MANY_APPS, serviceConnection="contoso-arm", apps=REGIONS, swapMode="jobPerApp"
+    )
     restore = stage(pipeline, "Restore")
     assert restore["dependsOn"] == "Swap"
     assert restore["condition"] == "eq(dependencies.Swap.result, 'Failed')"
@@ -360,11 +411,19 @@ def test_a_failed_swap_restores_every_app_whose_swap_succeeded(context: Context)
         assert swap_back["task"] == context.swap_task
         assert swap_back["inputs"]["WebAppName"] == app["name"]
         assert swap_back["inputs"]["ResourceGroupName"] == app["resourceGroup"]
+        assert swap_back["inputs"]["RollbackOnFailure"] is False
+        assert "ExpectedVersion" not in swap_back["inputs"]
 
 
 def test_one_app_or_no_rollback_needs_no_restore_stage(context: Context) -> None:
     one = context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS[:1])
-    off = context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS, rollbackOnFailure=False)
+    off = context.stages(
+        MANY_APPS,
+        serviceConnection="c",
+        apps=REGIONS,
+        rollbackOnFailure=False,
+        swapMode="jobPerApp",
+    )
     assert "Restore" not in [s["stage"] for s in one["stages"] + off["stages"]]
 
 
@@ -407,5 +466,5 @@ def test_the_swap_step_template_swaps_two_slots_when_asked(context: Context) -> 
 def test_every_template_file_is_exercised_by_these_tests(context: Context) -> None:
     # Module-scoped context: the tests above have expanded the stage templates and examples.
     context.stages(ONE_APP, **ONE)
-    context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS)
+    context.stages(MANY_APPS, serviceConnection="c", apps=REGIONS, swapMode="jobPerApp")
     assert {path.resolve() for path in TEMPLATES} <= context.files_read

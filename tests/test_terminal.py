@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from runner.emulator.process import Emulator
-from tests.conftest import mutating_calls
+from tests.conftest import StartEmulator, mutating_calls
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 
@@ -170,4 +170,42 @@ def test_terminal_canary_options_are_checked(emulator: Emulator) -> None:
 
     assert done.returncode == 1
     assert "--traffic-steps is '50,10'" in done.stderr
+    assert mutating_calls(emulator) == []
+
+
+def test_several_apps_all_or_nothing_from_a_terminal(start_emulator: StartEmulator) -> None:
+    apps = ("web-weu", "web-eus", "web-sea")
+    emulator = start_emulator(
+        "--swap-seconds", "0.3", *(arg for app in apps for arg in ("--app", f"{app}:staging"))
+    )
+    for app in apps:
+        emulator.deploy(app, "staging", "v2")
+    emulator.deploy(apps[2], "staging", "v2", health="needs-setting:SLOT_NAME=staging")
+    also = ("--also-app", apps[1], "--also-app", f"{GROUP}/{apps[2]}")
+
+    done = swap_slots(emulator, "--app", apps[0], "--source", "staging", *also, *FAST_CHECKS)
+
+    assert done.returncode == 1, done.stderr
+    assert "Outcome: RolledBack" in done.stderr
+    assert f"'{apps[2]}' failed verification" in done.stderr
+    assert [emulator.serving(app, "production") for app in apps] == ["v1", "v1", "v1"]
+    assert len(emulator.operations()) == 6
+
+
+def test_also_app_is_refused_with_a_preview(emulator: Emulator) -> None:
+    done = swap_slots(
+        emulator,
+        "--app",
+        APP,
+        "--source",
+        "staging",
+        "--also-app",
+        "web-eus",
+        command=("preview", "start"),
+    )
+
+    assert done.returncode == 1
+    assert (
+        "--also-app swaps several apps all or nothing with the 'Swap Slots' action" in done.stderr
+    )
     assert mutating_calls(emulator) == []

@@ -346,6 +346,36 @@ def test_a_build_broken_only_in_production_is_swapped_back(
     assert len(emulator.operations()) == 2
 
 
+def test_three_apps_all_or_nothing_one_swap_fails_and_the_others_are_swapped_back(
+    start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
+) -> None:
+    apps = ("web-weu", "web-eus", "web-sea")
+    seeded = [arg for app in apps for arg in ("--app", f"{app}:staging")]
+    emulator = start_emulator("--swap-seconds", "0.3", "--health-check-path", "/health", *seeded)
+    for app in apps:
+        emulator.deploy(app, "staging", "v2")
+    emulator.add_fault("swap-fails", app=apps[1])
+    inputs = {
+        "WebAppName": apps[0],
+        "SourceSlot": "staging",
+        "AdditionalWebApps": f"{apps[1]}\n{GROUP}/{apps[2]}",
+        **CHECKS,
+        "ExpectedVersion": "v2",
+    }
+    env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
+
+    log = harness.run(task, env, work)
+
+    assert log.result == "Failed", log.text
+    assert log.outputs["SwapOutcome"] == "RolledBack"
+    final = log.errors[-1]
+    assert f"the swap of '{apps[1]}' did not happen as asked (Failed)" in final
+    for app in apps:
+        assert f"'{app}' " in final and emulator.serving(app, "production") == "v1"
+    succeeded = [op["app"] for op in emulator.operations() if op["outcome"] == "Succeeded"]
+    assert sorted(succeeded) == sorted([apps[0], apps[0], apps[2], apps[2]])
+
+
 def test_swap_with_preview_start_cancel_start_complete(
     start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
 ) -> None:

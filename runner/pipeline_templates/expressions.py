@@ -1,7 +1,8 @@
 """Template expressions: the language inside ``${{ }}``.
 
 Literals (``'text'`` with ``''`` for a quote, numbers, ``true``, ``false``, ``null``), property
-access (``parameters.app``, ``app['name']``, ``apps[0]``) and function calls. The functions live
+access (``parameters.app``, ``app['name']``, ``apps[0]``, filtered arrays ``apps.*.name``) and
+function calls. The functions live
 in :mod:`runner.pipeline_templates.functions`; conversions follow the service's rules there.
 """
 
@@ -19,7 +20,7 @@ _TOKEN = re.compile(
         (?P<string>'(?:[^']|'')*')
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
-      | (?P<punct>[()\[\],.])
+      | (?P<punct>[()\[\],.*])
     )""",
     re.VERBOSE,
 )
@@ -41,12 +42,22 @@ class Member(NamedTuple):
     key: Node
 
 
+class Filtered(NamedTuple):
+    """`apps.*`: every element of a list (or value of a mapping), as a filtered array."""
+
+    target: Node
+
+
 class Call(NamedTuple):
     function: str
     arguments: tuple[Node, ...]
 
 
-Node = Union[Literal, Name, Member, Call]
+Node = Union[Literal, Name, Member, Filtered, Call]
+
+
+class FilteredArray(list[Any]):
+    """The value of `x.*`: a property read from it is read from each element (`apps.*.name`)."""
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -90,6 +101,10 @@ class _Parser:
             if self._peek()[1] == ".":
                 self.index += 1
                 kind, value = self._peek()
+                if value == "*":
+                    self.index += 1
+                    node = Filtered(node)
+                    continue
                 if kind != "name":
                     raise TemplateError(f"expected a property name after '.' in {self.text!r}")
                 self.index += 1
@@ -149,6 +164,11 @@ def evaluate(
     if isinstance(node, Member):
         target = evaluate(node.target, context, functions)
         return _member(target, evaluate(node.key, context, functions))
+    if isinstance(node, Filtered):
+        found = evaluate(node.target, context, functions)
+        if isinstance(found, Mapping):
+            return FilteredArray(found.values())
+        return FilteredArray(found if isinstance(found, list) else [])
     function = functions.get(node.function)
     if function is None:
         raise TemplateError(f"unknown function {node.function}()")
@@ -156,6 +176,8 @@ def evaluate(
 
 
 def _member(target: Any, key: Any) -> Any:
+    if isinstance(target, FilteredArray) and isinstance(key, str):
+        return FilteredArray(_member(item, key) for item in target)
     if isinstance(target, Mapping):
         if isinstance(key, str):
             # Property names are case-insensitive in the service.
