@@ -65,10 +65,15 @@ class CanaryResult:
     canceled: bool = False
 
 
-def clear_leftover_rule(arm: ArmPipeline, plan: SwapPlan, log: Log) -> None:
-    """A rule an earlier, interrupted run left behind is removed before anything else."""
+def read_leftover_rule(arm: ArmPipeline, plan: SwapPlan) -> float:
+    """The share of production's traffic a rule routes to the source now (0: no rule)."""
+    return routed_percent(arm, plan.target.ref, plan.source.ref.slot)
+
+
+def clear_leftover_rule(arm: ArmPipeline, plan: SwapPlan, percent: float, log: Log) -> None:
+    """A rule an earlier, interrupted run left behind (`percent`, as read_leftover_rule found
+    it) is removed before anything else."""
     slot = plan.source
-    percent = routed_percent(arm, plan.target.ref, slot.ref.slot)
     if percent:
         log.warning(
             f"Production of '{slot.ref.app}' still routes {percent:g} % of its traffic to "

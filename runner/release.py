@@ -12,7 +12,7 @@ from typing import Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
 from runner.bake import bake_production
-from runner.canary import CanaryStep, clear_leftover_rule, run_canary
+from runner.canary import CanaryStep, clear_leftover_rule, read_leftover_rule, run_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
 from runner.log import Log
@@ -29,12 +29,14 @@ def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellat
     if action is Action.CANCEL_PREVIEW:
         return cancel_preview(plan, web_apps, log)
     # The reads before the swap go out together: each is a round trip to Azure on the way.
-    pool = ThreadPoolExecutor(max_workers=3)
+    pool = ThreadPoolExecutor(max_workers=4)
     try:
         source, target = plan.source.ref, plan.target.ref
         differences = pool.submit(
             web_apps.slot_differences, source, target.slot, plan.request.preserve_vnet
         )
+        clears_rule = target.is_production and action is not Action.START_PREVIEW
+        leftover = pool.submit(read_leftover_rule, web_apps.arm, plan) if clears_rule else None
         rules = health_rules(plan, web_apps, log, pool)
     finally:
         pool.shutdown(wait=False)
@@ -47,7 +49,7 @@ def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellat
         )
     run = _Release(plan, rules, web_apps, log, cancellation)
     try:
-        return run.execute(differences)
+        return run.execute(differences, leftover)
     except StopNow:
         cancellation.stop_raising()
         return run.stopped()
@@ -95,13 +97,15 @@ class _Release:
     def target(self) -> str:
         return self.plan.target.ref.slot
 
-    def execute(self, differences: Future[list[SettingDifference]]) -> AppReport:
+    def execute(
+        self, differences: Future[list[SettingDifference]], leftover: Optional[Future[float]]
+    ) -> AppReport:
         show_differences(self.plan, differences, self.log)
         canary = self.plan.request.canary
-        if self.plan.target.ref.is_production:
+        if leftover is not None:
             # A rule an interrupted canary left would send users to the old version after the
             # swap: cleared first, canary or not.
-            clear_leftover_rule(self.web_apps.arm, self.plan, self.log)
+            clear_leftover_rule(self.web_apps.arm, self.plan, leftover.result(), self.log)
         if not self.gate():
             if self.checks[-1].canceled:
                 return self.finish(

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from runner.app_log import AppLog
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
-from runner.canary import clear_leftover_rule
+from runner.canary import clear_leftover_rule, read_leftover_rule
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, Probing, wait_until_all_healthy
 from runner.log import Log
@@ -138,7 +138,7 @@ class _ReleaseSet:
     def prepare(self) -> None:
         """Each app's reads before its gate, all at once: each is a round trip to Azure."""
         count = len(self.apps)
-        with ThreadPoolExecutor(3 * count) as reads, ThreadPoolExecutor(count) as apps:
+        with ThreadPoolExecutor(4 * count) as reads, ThreadPoolExecutor(count) as apps:
             differences = [
                 reads.submit(
                     self.web_apps.slot_differences,
@@ -155,11 +155,16 @@ class _ReleaseSet:
             show_differences(app.plan, listing, app.log)
 
     def _rules(self, app: _App, reads: ThreadPoolExecutor) -> HealthRules:
-        if app.plan.target.ref.is_production:
+        arm, plan = self.web_apps.arm, app.plan
+        leftover = (
+            reads.submit(read_leftover_rule, arm, plan) if plan.target.ref.is_production else None
+        )
+        rules = health_rules(plan, self.web_apps, app.log, reads)
+        if leftover is not None:
             # A rule an interrupted canary left would send users to the old version after the
             # swap: cleared first.
-            clear_leftover_rule(self.web_apps.arm, app.plan, app.log)
-        return health_rules(app.plan, self.web_apps, app.log, reads)
+            clear_leftover_rule(arm, plan, leftover.result(), app.log)
+        return rules
 
     def gate(self) -> bool:
         """Every app's source probed at once; one failure stops the set before any swap."""
