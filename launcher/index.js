@@ -12,7 +12,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const { bundledFolders, bundledText, isAtLeast, versionText } = require('./bundles');
+const { bundledText, chooseBundle, isAtLeast, versionText } = require('./bundles');
 
 const TASK_DIR = path.resolve(__dirname, '..');
 const PYTHON_DIR = path.join(TASK_DIR, 'python');
@@ -32,7 +32,8 @@ const PROBE = [
   '    libc = ""',
   'print(json.dumps({"version": list(sys.version_info[:3]),',
   '    "implementation": platform.python_implementation().lower(),',
-  '    "platform": sysconfig.get_platform(), "libc": libc, "executable": sys.executable}))',
+  '    "platform": sysconfig.get_platform(), "libc": libc, "executable": sys.executable,',
+  '    "machine": platform.machine(), "macos": platform.mac_ver()[0]}))',
 ].join('\n');
 
 const task = JSON.parse(fs.readFileSync(path.join(TASK_DIR, 'task.json'), 'utf8'));
@@ -144,16 +145,56 @@ function findPython() {
   return fail(message('PythonNotFound', tried.join('; ')));
 }
 
-// The folders of bundled packages for this interpreter, or null when the task has none for it.
-function bundledPath(python, index) {
-  const folders = bundledFolders(python, index);
-  return folders && folders.map((folder) => path.join(LIB_DIR, folder));
+// The platforms of self-hosted agents (Linux arm64, macOS) ship their own folders packed in one
+// xz archive, to fit the extension's size budget. The first job on such an agent has its Python
+// unpack them into the task folder (runner/unpack_packages.py), which the agent keeps between
+// jobs. Returns null when every folder is in place, else why they could not be unpacked.
+function unpackBundle(python, bundle) {
+  const missing = bundle.folders.filter((folder) => !fs.existsSync(path.join(LIB_DIR, folder)));
+  if (missing.length === 0) {
+    return null;
+  }
+  const started = Date.now();
+  const archive = path.join(LIB_DIR, bundle.packed);
+  const run = childProcess.spawnSync(
+    python.executable,
+    ['-S', '-m', 'runner.unpack_packages', archive, LIB_DIR, ...missing],
+    {
+      encoding: 'utf8',
+      env: Object.assign({}, process.env, { PYTHONPATH: PYTHON_DIR }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    },
+  );
+  if (run.error) {
+    return run.error.message;
+  }
+  if (run.status !== 0) {
+    return (run.stderr || '').trim().split(/\r?\n/).pop() || `exit code ${run.status}`;
+  }
+  console.log(message('UnpackedPackages', bundle.platform, ((Date.now() - started) / 1000).toFixed(2)));
+  return null;
 }
 
-// Elsewhere (macOS, musl, another Python: nothing the task was built for) pip installs the
-// requirements once into a cache kept by the agent between jobs, keyed by task version, platform
-// and Python version. An agent that cannot reach a package index fails here, and says so.
-function installedPath(python, index) {
+// The folders of bundled packages for this interpreter, or null when the task has none for it.
+function bundledPath(python, index) {
+  const bundle = chooseBundle(python, index);
+  if (!bundle) {
+    return null;
+  }
+  const unpackFailure = bundle.packed && unpackBundle(python, bundle);
+  if (unpackFailure) {
+    return installedPath(python, index, (target) =>
+      message('UnpackFailed', bundle.platform, unpackFailure, target));
+  }
+  return bundle.folders.map((folder) => path.join(LIB_DIR, folder));
+}
+
+// Elsewhere (musl, Windows on Arm, another Python: nothing the task was built for), or where a
+// packed bundle cannot be unpacked, pip installs the requirements once into a cache kept by the
+// agent between jobs, keyed by task version, platform and Python version; `announcement(target)`
+// says why in the log. An agent that cannot reach a package index fails here, and says so.
+function installedPath(python, index, announcement) {
   const root = process.env.AGENT_TOOLSDIRECTORY || process.env.AGENT_TEMPDIRECTORY || os.tmpdir();
   const { Major, Minor, Patch } = task.version;
   const key = `${python.implementation}${python.version[0]}${python.version[1]}-${python.platform}`;
@@ -163,9 +204,7 @@ function installedPath(python, index) {
     debug(`Using the Python packages installed earlier in ${target}`);
     return [target];
   }
-  const bundled = bundledText(index);
-  const agent = python.libc ? `${python.platform} ${python.libc}` : python.platform;
-  console.log(message('InstallingDependencies', bundled, agent, versionText(python.version), target));
+  console.log(announcement(target));
   const staging = `${target}.${process.pid}.tmp`;
   const pip = childProcess.spawnSync(
     python.executable,
@@ -290,7 +329,9 @@ function main() {
   const python = findPython();
   console.log(message('UsingPython', versionText(python.version), python.executable, python.source));
   const index = JSON.parse(fs.readFileSync(path.join(LIB_DIR, 'index.json'), 'utf8'));
-  const libraryPath = bundledPath(python, index) || installedPath(python, index);
+  const agent = python.libc ? `${python.platform} ${python.libc}` : python.platform;
+  const libraryPath = bundledPath(python, index) || installedPath(python, index, (target) =>
+    message('InstallingDependencies', bundledText(index), agent, versionText(python.version), target));
   debug(`PYTHONPATH entries: ${[PYTHON_DIR, ...libraryPath].join(path.delimiter)}`);
   runRunner(python, libraryPath);
 }

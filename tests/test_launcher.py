@@ -25,6 +25,7 @@ from tests import conftest
 from tests import vsix_harness as harness
 from tests.agent_releases import node_versions
 from tests.connect_proxy import ConnectProxy
+from tools import packed_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(harness.node() is None, reason="node is not on PATH")
@@ -56,10 +57,15 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 
 
 def make_task(
-    destination: Path, bundled: bool = True, requirements: str = "", fake: str = FAKE_RUNNER
+    destination: Path,
+    bundled: bool = True,
+    requirements: str = "",
+    fake: str = FAKE_RUNNER,
+    packed: bool = False,
 ) -> Path:
     """A task folder laid out like the built one, with the fake runner and an index that
-    bundles packages for this machine's platform and Python (or for none)."""
+    bundles packages for this machine's platform and Python (or for none), its own folder
+    packed as the self-hosted platforms' are when `packed`."""
     (destination / "launcher").mkdir(parents=True)
     shutil.copyfile(ROOT / "task.json", destination / "task.json")
     for script in (ROOT / "launcher").glob("*.js"):
@@ -77,8 +83,12 @@ def make_task(
         "common": "common",
         "platforms": {"here": {"sysconfigPlatform": platform, "pythons": {minor: ["extra"]}}},
     }
+    (lib / "extra" / "extra_probe.py").write_text("", encoding="utf-8")
     (lib / "index.json").write_text(json.dumps(index), encoding="utf-8")
     (destination / "python" / "requirements.txt").write_text(requirements, encoding="utf-8")
+    if packed:
+        shutil.copyfile(ROOT / "runner" / "unpack_packages.py", runner / "unpack_packages.py")
+        packed_bundle.pack(lib, index, ["here"])
     return destination
 
 
@@ -352,3 +362,51 @@ def test_the_install_goes_through_the_agents_proxy_and_trusts_its_ca(
     assert "Installing them once with pip" in log.stdout
     assert [(t.target, t.status) for t in tunnels] == [(f"127.0.0.1:{server.port}", 200)]
     assert "p@ss:word" not in log.stdout + log.stderr
+
+
+def test_a_packed_bundle_is_unpacked_into_the_task_on_the_first_run_only(
+    tmp_path: Path, work: Path, python_bin: Path, agent_node: str
+) -> None:
+    task = make_task(tmp_path / "task", packed=True)
+    extra = task / "python" / "lib" / "extra"
+    assert not extra.exists()
+    env = harness.bare_environment(work, [python_bin])
+
+    first = launch(task, env, work, agent_node)
+    second = launch(task, env, work, agent_node)
+
+    assert first.exit_code == 0 and second.exit_code == 0, first.text + second.text
+    assert "Unpacked this agent's Python packages (here) into the task folder in " in first.stdout
+    assert "Unpacked" not in second.stdout
+    assert (extra / "extra_probe.py").is_file()
+    assert str(extra) in report(first)["path"]  # type: ignore[operator]
+    assert str(extra) in report(second)["path"]  # type: ignore[operator]
+    assert [p.name for p in extra.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_python_without_lzma_installs_with_pip_instead_and_says_why(
+    tmp_path: Path, work: Path, agent_node: str
+) -> None:
+    wheel = make_wheel(tmp_path)
+    task = make_task(tmp_path / "task", requirements=f"{wheel}\n", packed=True)
+    # What a Python built without liblzma does on `import lzma`.
+    (task / "python" / "_lzma.py").write_text(
+        "raise ModuleNotFoundError(\"No module named '_lzma'\")\n", encoding="utf-8"
+    )
+    env = {
+        **harness.bare_environment(work, []),
+        "INPUT_PYTHONINTERPRETER": sys.executable,
+        "PIP_NO_INDEX": "1",
+    }
+
+    log = launch(task, env, work, agent_node)
+
+    assert log.exit_code == 0, log.text
+    assert (
+        "This task bundles its Python packages for this agent (here) packed, and this Python "
+        "could not unpack them: this Python has no lzma module: built without liblzma"
+    ) in log.stdout
+    assert "Installing them once with pip into" in log.stdout
+    installed = [p for p in report(log)["path"] if "SwapSlotsTask" in str(p)]  # type: ignore[attr-defined]
+    assert (Path(installed[0]) / "swapslots_probe.py").is_file()
+    assert not (task / "python" / "lib" / "extra").exists()

@@ -12,6 +12,7 @@ import argparse
 import ast
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools import vendor
+from tools import packed_bundle, vendor
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "vsix"
@@ -31,8 +32,9 @@ WHEEL_CACHE = ROOT / "build" / "cache" / "wheels"
 EXTENSION_FILES = ("overview.md", "LICENSE", "images/icon.png")
 TASK_TYPE = "ms.vss-distributed-task.task"
 TEST_ONLY_PACKAGE = "emulator"  # the local App Service emulator: tests and demos only
-# What the launcher runs: the task, and the compiler it starts beside it on spare cores.
-ENTRY_POINTS = ("runner.__main__", "runner.precompile")
+# What the launcher runs: the task, the compiler it starts beside it on spare cores, and the
+# unpacker of packed platforms (first run on a self-hosted agent).
+ENTRY_POINTS = ("runner.__main__", "runner.precompile", "runner.unpack_packages")
 STARTUP_MODULES = "startup-modules.txt"
 
 
@@ -124,11 +126,16 @@ def stage_runner(destination: Path, entry_points: tuple[str, ...]) -> list[str]:
 def record_startup_modules(python_dir: Path, index: dict[str, Any]) -> list[str]:
     """Writes `startup-modules.txt`: the task's modules, in the order `python -m runner` imports
     them (so in the order it needs their bytecode), as this Python imports them from the stage."""
-    platform = sysconfig.get_platform()
+    here = sysconfig.get_platform()
     minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    entries = [e for e in index["platforms"].values() if e["sysconfigPlatform"] == platform]
+    entries = [
+        e
+        for e in index["platforms"].values()
+        if e.get("sysconfigPlatform") == here
+        or (here.startswith("macosx-") and e.get("macosMachine") == platform.machine())
+    ]
     if not entries or minor not in entries[0]["pythons"]:
-        raise BuildError(f"the bundle has no packages for {platform} / Python {minor} to run")
+        raise BuildError(f"the bundle has no packages for {here} / Python {minor} to run")
     lib = python_dir / "lib"
     folders = [python_dir, lib / index["common"], *(lib / f for f in entries[0]["pythons"][minor])]
     # A finder that finds nothing but notes each import as it starts: the order of compiling.
@@ -197,6 +204,8 @@ def build(refresh_wheels: bool = False) -> Path:
     index = vendor.bundle(requirements, task_dir / "python" / "lib", WHEEL_CACHE, refresh_wheels)
     modules = record_startup_modules(task_dir / "python", index)
     print(f"start-up modules for the parallel precompile: {len(modules)}")
+    archive = packed_bundle.pack(task_dir / "python" / "lib", index, vendor.PACKED)
+    print(f"packed for {', '.join(vendor.PACKED)}: {archive.stat().st_size / 1e6:.1f} MB")
 
     for name in EXTENSION_FILES:
         (stage / name).parent.mkdir(parents=True, exist_ok=True)

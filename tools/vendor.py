@@ -3,6 +3,7 @@
 `pip download` resolves the runtime requirements once per (platform, Python version); the wheels
 are unpacked into folders under `python/lib/`, shared wherever the same files serve several
 interpreters, and `python/lib/index.json` tells the launcher which folders one interpreter needs.
+The platforms of self-hosted agents only ship their own folders packed (`pack`): see PACKED.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal, NamedTuple, Optional
+from typing import Any, Literal, NamedTuple, Optional
+
+from tools import elf_symbols, macho_slice
 
 # Resolved for the oldest release of each minor version we claim (cryptography excludes 3.9.0/1).
 PYTHONS = ("3.9.2", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -27,31 +30,53 @@ PYTHONS = ("3.9.2", "3.10", "3.11", "3.12", "3.13", "3.14")
 # charset-normalizer to its uncompiled detector).
 OPTIONAL_ACCELERATORS = frozenset({"pyyaml", "charset-normalizer"})
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+# Type stubs are for type checkers; RECORD is for installers, and its hashes would not match the
+# stripped modules. Nothing at run time reads either.
+LEFT_OUT_SUFFIXES = (".pyi", ".dist-info/RECORD")
 COMMON = "common"
 
 
 class Platform(NamedTuple):
     key: str
-    sysconfig_platform: str  # what sysconfig.get_platform() says on such an agent
     pip_platforms: tuple[str, ...]
-    min_glibc: Optional[tuple[int, int]]
+    # What the launcher matches with the interpreter's own facts. sysconfig.get_platform() on
+    # Linux and Windows; on macOS it names how Python was built (python.org's: macosx-10.9-
+    # universal2), not the CPU it runs on, so there platform.machine() and the macOS version.
+    sysconfig_platform: Optional[str] = None
+    min_glibc: Optional[tuple[int, int]] = None
+    macos_machine: Optional[str] = None
+    min_macos: Optional[tuple[int, int]] = None
 
 
-# Linux on Arm is the self-hosted agent on Graviton or Ampere machines. macOS is not bundled: its
-# cryptography (3.8 MB arm64, 4.0 MB x86_64 even when cut from universal2) does not fit the
-# 20 MB budget beside these; macOS agents install the packages with pip at run time.
+# Linux on Arm is the self-hosted agent on Graviton or Ampere machines; macOS x86_64 stops at
+# 10.15 because cffi's newest wheels do (cryptography's last Intel build is universal2: its
+# x86_64 slice ships).
 PLATFORMS = (
     Platform(
-        "linux_x86_64", "linux-x86_64", ("manylinux2014_x86_64", "manylinux_2_17_x86_64"), (2, 17)
+        "linux_x86_64",
+        ("manylinux2014_x86_64", "manylinux_2_17_x86_64"),
+        sysconfig_platform="linux-x86_64",
+        min_glibc=(2, 17),
     ),
     Platform(
         "linux_aarch64",
-        "linux-aarch64",
         ("manylinux2014_aarch64", "manylinux_2_17_aarch64"),
-        (2, 17),
+        sysconfig_platform="linux-aarch64",
+        min_glibc=(2, 17),
     ),
-    Platform("win_amd64", "win-amd64", ("win_amd64",), None),
+    Platform("win_amd64", ("win_amd64",), sysconfig_platform="win-amd64"),
+    Platform("macos_arm64", ("macosx_11_0_arm64",), macos_machine="arm64", min_macos=(11, 0)),
+    Platform("macos_x86_64", ("macosx_10_15_x86_64",), macos_machine="x86_64", min_macos=(10, 15)),
 )
+
+# Microsoft-hosted agents (Linux x64, Windows x64) unpack the task afresh for every job and import
+# cryptography on the way to the first request, so their files ship as they are, importable at
+# once. The others are self-hosted machines, which keep the task folder between jobs: their own
+# folders ship in one xz archive (tools/packed_bundle.py) that the launcher has the agent's
+# Python unpack into the task folder on the first run (runner/unpack_packages.py). Without
+# that, the five platforms do not fit the 20 MB budget. (Microsoft's macOS agents start fresh
+# too, so they unpack in every job: under a second, where they ran a pip install before.)
+PACKED = ("linux_aarch64", "macos_arm64", "macos_x86_64")
 
 
 class Wheel(NamedTuple):
@@ -77,6 +102,7 @@ class Unit(NamedTuple):
     folder: str
     wheel: Path
     keep: Literal["all", "pure", "compiled"]  # pure: without compiled modules; compiled: only them
+    platform: Platform
 
 
 def _compiled_members(wheel: Path) -> list[str]:
@@ -89,18 +115,21 @@ def units_for(
 ) -> list[Unit]:
     pure_folder = f"{wheel.dist}-{wheel.version}"
     if wheel.platform_tag == "any":
-        return [Unit(pure_folder, wheel.path, "all")]
+        return [Unit(pure_folder, wheel.path, "all", platform)]
     if wheel.dist in OPTIONAL_ACCELERATORS:
-        return [Unit(pure_folder, wheel.path, "pure")]
+        return [Unit(pure_folder, wheel.path, "pure", platform)]
     if wheel.abi_tag == "abi3":
         # One abi3 wheel serves every later Python: take the one built for the oldest.
         lowest = lowest_abi3[(wheel.dist, wheel.version)]
-        return [Unit(f"{pure_folder}-abi3-{platform.key}", lowest.path, "all")]
-    compiled = Unit(f"{pure_folder}-{wheel.python_tag}-{platform.key}", wheel.path, "all")
+        return [Unit(f"{pure_folder}-abi3-{platform.key}", lowest.path, "all", platform)]
+    compiled = Unit(f"{pure_folder}-{wheel.python_tag}-{platform.key}", wheel.path, "all", platform)
     if all("/" not in name for name in _compiled_members(wheel.path)):
         # Top-level extension modules (cffi's _cffi_backend) need not sit beside the package:
         # its Python code is shared by every platform and Python, the module is not.
-        return [Unit(pure_folder, wheel.path, "pure"), compiled._replace(keep="compiled")]
+        return [
+            Unit(pure_folder, wheel.path, "pure", platform),
+            compiled._replace(keep="compiled"),
+        ]
     return [compiled]
 
 
@@ -167,6 +196,17 @@ def download(
     return [Wheel.parse(w) for w in wheels]
 
 
+def slimmed(module: bytes, platform: Platform) -> bytes:
+    """A compiled module as it ships: Linux ones without their static symbol table (a fifth of
+    cryptography's), a universal macOS one cut to the platform's slice. A Mach-O file itself is
+    never edited: Apple Silicon runs only code whose signature matches it."""
+    if elf_symbols.is_elf(module):
+        return elf_symbols.without_static_symbols(module)
+    if platform.macos_machine and macho_slice.is_fat(module):
+        return macho_slice.thin(module, platform.macos_machine)
+    return module
+
+
 def unpack(unit: Unit, destination: Path) -> None:
     with zipfile.ZipFile(unit.wheel) as archive:
         for member in archive.infolist():
@@ -176,13 +216,14 @@ def unpack(unit: Unit, destination: Path) -> None:
                 continue
             if unit.keep == "compiled" and not compiled:
                 continue
-            if name.split("/", 1)[0].endswith(".data"):
-                continue  # scripts and headers: not importable, not needed
+            if name.split("/", 1)[0].endswith(".data") or name.endswith(LEFT_OUT_SUFFIXES):
+                continue  # scripts and headers, stubs, RECORD: not needed to run
             target = destination / name
             if not target.resolve().is_relative_to(destination.resolve()):
                 raise ValueError(f"{unit.wheel.name}: unsafe member path {name}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(member))
+            content = archive.read(member)
+            target.write_bytes(slimmed(content, unit.platform) if compiled else content)
 
 
 def bundle(
@@ -235,13 +276,20 @@ def bundle(
             if combo_platform == platform:
                 minor = ".".join(python.split(".")[:2])
                 pythons[minor] = sorted(folders - everywhere)
-        entry: dict[str, object] = {
-            "sysconfigPlatform": platform.sysconfig_platform,
-            "pythons": pythons,
-        }
+        entry: dict[str, object] = {}
+        if platform.sysconfig_platform:
+            entry["sysconfigPlatform"] = platform.sysconfig_platform
         if platform.min_glibc:
             entry["minGlibc"] = list(platform.min_glibc)
+        if platform.macos_machine and platform.min_macos:
+            entry["macosMachine"] = platform.macos_machine
+            entry["minMacos"] = list(platform.min_macos)
+        entry["pythons"] = pythons
         platforms[platform.key] = entry
     index: dict[str, object] = {"common": COMMON, "platforms": platforms}
-    (lib_dir / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    write_index(lib_dir, index)
     return index
+
+
+def write_index(lib_dir: Path, index: dict[str, Any]) -> None:
+    (lib_dir / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
