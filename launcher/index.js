@@ -23,17 +23,44 @@ const MAX_PRECOMPILERS = 3;
 const PROBE_TIMEOUT_MS = 30000;
 
 // Prints what the launcher needs to know about an interpreter as one JSON line. Python 2 syntax
-// too, so that an old `python` is reported as too old rather than as broken.
+// too, so that an old `python` is reported as too old rather than as broken. It runs before every
+// task, so it imports neither json nor platform (with the `re` they load, half its time): the
+// line is written by hand, ASCII only as json.dumps writes it.
 const PROBE = [
-  'import json, os, platform, sys, sysconfig',
+  'import os, sys, sysconfig',
+  'def q(text):',
+  '    out = []',
+  '    for c in text:',
+  '        o = ord(c)',
+  '        if c in "\\"\\\\":',
+  '            out.append("\\\\" + c)',
+  '        elif 32 <= o < 127:',
+  '            out.append(c)',
+  '        elif o < 0x10000:',
+  '            out.append("\\\\u%04x" % o)',
+  '        else:',
+  '            o -= 0x10000',
+  '            out.append("\\\\u%04x\\\\u%04x" % (0xd800 + (o >> 10), 0xdc00 + (o & 0x3ff)))',
+  '    return "\\"" + "".join(out) + "\\""',
   'try:',
   '    libc = os.confstr("CS_GNU_LIBC_VERSION") or ""',
   'except (AttributeError, ValueError, OSError):',
   '    libc = ""',
-  'print(json.dumps({"version": list(sys.version_info[:3]),',
-  '    "implementation": platform.python_implementation().lower(),',
-  '    "platform": sysconfig.get_platform(), "libc": libc, "executable": sys.executable,',
-  '    "machine": platform.machine(), "macos": platform.mac_ver()[0]}))',
+  'if sys.platform == "win32":',
+  '    env = os.environ',
+  '    machine = env.get("PROCESSOR_ARCHITEW6432") or env.get("PROCESSOR_ARCHITECTURE", "")',
+  'else:',
+  '    machine = os.uname()[4]',
+  'macos = ""',
+  'if sys.platform == "darwin":',
+  '    import platform',
+  '    macos = platform.mac_ver()[0]',
+  'impl = getattr(sys, "implementation", None)',
+  'v = sys.version_info',
+  'print("{\\"version\\": [%d, %d, %d], \\"implementation\\": %s, \\"platform\\": %s, "',
+  '      "\\"libc\\": %s, \\"executable\\": %s, \\"machine\\": %s, \\"macos\\": %s}" % (',
+  '      v[0], v[1], v[2], q(impl.name if impl else "cpython"), q(sysconfig.get_platform()),',
+  '      q(libc), q(sys.executable), q(machine), q(macos)))',
 ].join('\n');
 
 const task = JSON.parse(fs.readFileSync(path.join(TASK_DIR, 'task.json'), 'utf8'));

@@ -47,6 +47,7 @@ if os.environ.get("FAKE_MODE") == "signals":
 
 print(json.dumps({
     "argv0": sys.argv[0],
+    "executable": sys.executable,
     "no_site": sys.flags.no_site,
     "cwd": os.getcwd(),
     "env": {k: v for k, v in os.environ.items() if k.startswith(("INPUT_", "ENDPOINT_", "PYTHON"))},
@@ -214,6 +215,19 @@ def test_an_unusable_interpreter_input_is_named_exactly(tmp_path: Path, work: Pa
     assert log.exit_code == 1 and log.result == "Failed"
     assert f"The pythonInterpreter input '{odd}' cannot be used: not found" in log.errors[0]
     assert "%AZP2541" in log.stdout  # `%` travels escaped, so the agent cannot misread %41
+
+
+def test_a_python_in_a_folder_with_quotes_and_non_ascii_letters_is_used_as_it_is(
+    tmp_path: Path, work: Path, agent_node: str
+) -> None:
+    """The probe writes its JSON line by hand: quotes, backslashes and letters outside ASCII in
+    the interpreter's path must reach the launcher intact."""
+    odd = tmp_path / (('Build "agent" \\ ' if os.name != "nt" else "") + "café ünïcode 😀")
+    python_bin = harness.stdlib_python(odd / "venv")
+    task = make_task(tmp_path / "task")
+    log = launch(task, harness.bare_environment(work, [python_bin]), work, agent_node)
+    assert log.exit_code == 0, log.text
+    assert Path(str(report(log)["executable"])).parent == python_bin
 
 
 def test_the_interpreter_input_wins_over_path(tmp_path: Path, work: Path, python_bin: Path) -> None:
