@@ -15,8 +15,6 @@ from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
 from runner.release import release
-from runner.release_set import release_set
-from runner.set_plan import describe_additional_apps, plan_additional_apps
 from runner.swap import SwapPlan, describe_plan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
@@ -48,6 +46,10 @@ def run_agent_task(
         plan = plan_swap(task.request, web_apps, log)
         describe_plan(plan, log)
         if task.request.additional_apps:
+            # Loaded only here: a one-app swap starts without the set's modules.
+            from runner.release_set import release_set
+            from runner.set_plan import describe_additional_apps, plan_additional_apps
+
             plans = plan_additional_apps(plan, web_apps, log)
             describe_additional_apps(plans, log)
             released = release_set(plans, web_apps, log, cancellation)

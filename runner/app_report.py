@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from runner.canary import CanaryStep
 from runner.health_gate import HealthCheck
 from runner.outcome import Outcome
 from runner.probes import Probe
 from runner.swap import SwapPlan
+
+if TYPE_CHECKING:  # a canary's run alone loads runner.canary
+    from runner.canary import CanaryStep
 
 
 @dataclass(frozen=True)

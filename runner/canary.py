@@ -20,7 +20,7 @@ from runner.log import Log
 from runner.request import CanarySteps, InsufficientTraffic
 from runner.slot_metrics import Counts, read_counts
 from runner.swap import SwapPlan
-from runner.traffic_routing import routed_percent, set_route
+from runner.traffic_routing import set_route
 from runner.traffic_verdict import (
     CANCELED,
     PASSED,
@@ -63,23 +63,6 @@ class CanaryResult:
     message: str
     steps: tuple[CanaryStep, ...]
     canceled: bool = False
-
-
-def read_leftover_rule(arm: ArmPipeline, plan: SwapPlan) -> float:
-    """The share of production's traffic a rule routes to the source now (0: no rule)."""
-    return routed_percent(arm, plan.target.ref, plan.source.ref.slot)
-
-
-def clear_leftover_rule(arm: ArmPipeline, plan: SwapPlan, percent: float, log: Log) -> None:
-    """A rule an earlier, interrupted run left behind (`percent`, as read_leftover_rule found
-    it) is removed before anything else."""
-    slot = plan.source
-    if percent:
-        log.warning(
-            f"Production of '{slot.ref.app}' still routes {percent:g} % of its traffic to "
-            f"'{slot.ref.slot}' (a rule left by an earlier run?): removing it first."
-        )
-        set_route(arm, plan.target.ref, slot, 0, log)
 
 
 def run_canary(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
-from runner.bake import bake_production
-from runner.canary import CanaryStep, clear_leftover_rule, read_leftover_rule, run_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
 from runner.log import Log
@@ -21,7 +19,11 @@ from runner.preview import cancel_preview, show_differences, start_preview
 from runner.request import Action
 from runner.rollback import swap_back
 from runner.swap import SwapPlan, SwapResult, swap_slots
+from runner.traffic_routing import clear_leftover_rule, read_leftover_rule
 from runner.web_apps import AzureCallError, SettingDifference, WebApps
+
+if TYPE_CHECKING:
+    from runner.canary import CanaryStep
 
 
 def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:
@@ -120,6 +122,8 @@ class _Release:
                 "No swap was sent.",
             )
         if canary is not None:
+            from runner.canary import run_canary  # only a canary's run loads its analysis
+
             result = run_canary(
                 self.plan,
                 canary,
@@ -199,6 +203,8 @@ class _Release:
         if bake is None:
             return self.finish(Outcome.SWAPPED, swapped, final_probe=False)
         with self.log.group(f"Bake: '{self.target}'"):
+            from runner.bake import bake_production  # only a bake's run loads its analysis
+
             result = bake_production(
                 self.plan,
                 bake,

@@ -15,7 +15,6 @@ from typing import Callable, Optional
 
 from runner.app_log import AppLog
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
-from runner.canary import clear_leftover_rule, read_leftover_rule
 from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, Probing, wait_until_all_healthy
 from runner.log import Log
@@ -25,6 +24,7 @@ from runner.release import health_rules
 from runner.rollback import SwapBack, swap_back_together
 from runner.swap import SwapPlan, SwapResult
 from runner.swaps_together import swap_together
+from runner.traffic_routing import clear_leftover_rule, read_leftover_rule
 from runner.web_apps import WebApps
 
 
