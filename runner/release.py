@@ -17,7 +17,6 @@ from runner.log import Log
 from runner.outcome import Outcome
 from runner.preview import cancel_preview, show_differences, start_preview
 from runner.request import Action
-from runner.rollback import swap_back
 from runner.swap import SwapPlan, SwapResult, swap_slots
 from runner.traffic_routing import clear_leftover_rule, read_leftover_rule
 from runner.web_apps import AzureCallError, SettingDifference, WebApps
@@ -247,6 +246,8 @@ class _Release:
             )
         self.log.warning(f"{failed} Swapping back.")
         with self.log.group("Swap back"):
+            from runner.rollback import swap_back  # loaded when needed: most runs never swap back
+
             rollback = swap_back(self.plan, self.rules, self.web_apps, self.log, self.cancellation)
         if rollback.check is not None:
             self.checks.append(rollback.check)
