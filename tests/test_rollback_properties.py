@@ -102,18 +102,7 @@ def test_never_more_than_the_swap_and_its_swap_back(
     with start_emulator(pki_dir, "--swap-seconds", "0.3", "--health-check-path", "/health") as em:
         health = "needs-setting:SLOT_NAME=staging" if broken_in_production else "healthy"
         em.deploy(APP, "staging", "v2", health=health)
-        for fault in before:
-            fault.arm(em)
-        task = local_agent.start_task(agent_environment(em.info, INPUTS, work), work)
-        if during:
-            _arm_once_swapping(em, task, during)
-        try:
-            out, _ = task.communicate(timeout=120)
-        finally:
-            if task.poll() is None:
-                task.kill()
-                task.communicate()
-        log = AgentLog(out, "", task.returncode)
+        log = _run_task(em, INPUTS, work, before, during, timeout=120)
 
         operations = em.operations()
         succeeded = sum(1 for op in operations if op["outcome"] == "Succeeded")
@@ -135,6 +124,30 @@ def test_never_more_than_the_swap_and_its_swap_back(
         assert (succeeded, production) == EXPECTED[outcome], log.text
     final = [c for c in log.commands if c.name == "task.complete"][-1].data
     assert f"'production' serves version {production}" in final, log.text
+
+
+def _run_task(
+    emulator: Emulator,
+    inputs: dict[str, str],
+    work: Path,
+    before: list[Fault],
+    during: list[Fault],
+    timeout: float,
+) -> AgentLog:
+    """The task run as the agent runs it, with `before` armed first and `during` armed once
+    the first swap is under way."""
+    for fault in before:
+        fault.arm(emulator)
+    task = local_agent.start_task(agent_environment(emulator.info, inputs, work), work)
+    if during:
+        _arm_once_swapping(emulator, task, during)
+    try:
+        out, _ = task.communicate(timeout=timeout)
+    finally:
+        if task.poll() is None:
+            task.kill()
+            task.communicate()
+    return AgentLog(out, "", task.returncode)
 
 
 def _arm_once_swapping(emulator: Emulator, task: Any, faults: list[Fault]) -> None:
@@ -188,18 +201,7 @@ def test_three_apps_never_more_than_each_swap_and_its_swap_back(
         for app, broken_in_production in zip(APPS, broken):
             health = "needs-setting:SLOT_NAME=staging" if broken_in_production else "healthy"
             em.deploy(app, "staging", "v2", health=health)
-        for fault in before:
-            fault.arm(em)
-        task = local_agent.start_task(agent_environment(em.info, SET_INPUTS, work), work)
-        if during:
-            _arm_once_swapping(em, task, during)
-        try:
-            out, _ = task.communicate(timeout=180)
-        finally:
-            if task.poll() is None:
-                task.kill()
-                task.communicate()
-        log = AgentLog(out, "", task.returncode)
+        log = _run_task(em, SET_INPUTS, work, before, during, timeout=180)
         operations = em.operations()
         accepted = [
             r
