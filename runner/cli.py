@@ -129,6 +129,14 @@ def _add_login_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show Azure requests (secrets hidden)")
 
 
+LOGIN_OPTIONS = ("subscription", "tenant", "cloud", "arm_url", "authority", "audience", "debug")
+
+
+def _login(args: argparse.Namespace) -> dict[str, Any]:
+    """What _add_login_arguments read: the cloud, subscription and tenant to sign in to."""
+    return {name: getattr(args, name) for name in LOGIN_OPTIONS}
+
+
 def _add_route(commands: Any) -> None:
     route = commands.add_parser(
         "route",
@@ -226,14 +234,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 source=args.source,
                 target=args.target,
                 preserve_vnet=args.preserve_vnet,
-                subscription=args.subscription,
-                tenant=args.tenant,
-                cloud=args.cloud,
-                arm_url=args.arm_url,
-                authority=args.authority,
-                audience=args.audience,
                 timeout_minutes=args.timeout,
-                debug=args.debug,
+                **_login(args),
                 action=action,
                 health_check_path=args.health_check_path,
                 health_timeout_minutes=args.health_timeout,
@@ -261,13 +263,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 resource_group=args.resource_group,
                 slot=args.slot,
                 percent=args.percent,
-                subscription=args.subscription,
-                tenant=args.tenant,
-                cloud=args.cloud,
-                arm_url=args.arm_url,
-                authority=args.authority,
-                audience=args.audience,
-                debug=args.debug,
+                **_login(args),
             )
         )
     if args.command == "init":

@@ -119,7 +119,7 @@ def symlink(name: str, target: str) -> tarfile.TarInfo:
     "member",
     [
         tarfile.TarInfo("pkg-arm/../../outside.py"),
-        tarfile.TarInfo("/tmp/pkg-arm/absolute.py"),
+        tarfile.TarInfo("/srv/pkg-arm/absolute.py"),
         symlink("pkg-arm/link", "/etc/passwd"),
     ],
     ids=["parent", "absolute", "symlink"],
