@@ -13,7 +13,7 @@ import pytest
 
 from runner import local_agent
 from runner.emulator.process import Emulator
-from tests.agent import AgentLog, agent_environment, run_task
+from tests.agent import AgentLog, agent_environment, read_until, run_task
 from tests.conftest import StartEmulator, assert_refused_before_any_change
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
@@ -267,17 +267,12 @@ def test_a_version_that_degrades_production_during_the_bake_is_swapped_back(
     emulator.deploy(APP, "staging", "v2")
     user_traffic(emulator)
     task = start(emulator, tmp_path, TrafficSteps="10", BakeMinutes="0.2")
-    assert task.stdout is not None
-    seen = []
-    for line in task.stdout:  # swapped and verified: the bake begins
-        seen.append(line)
-        if line.startswith("Baking:"):
-            break
+    seen = read_until(task, "Baking:")  # swapped and verified: the bake begins
     # Now in production, the new version starts failing half of its requests.
     emulator.deploy(APP, "production", "v2", health="flaky:50")
 
     rest, _ = task.communicate(timeout=60)
-    out = "".join(seen) + rest
+    out = seen + rest
 
     log = AgentLog(out, "", task.returncode)
     assert log.outputs["SwapOutcome"] == "RolledBack", log.text

@@ -22,6 +22,7 @@ import pytest
 
 from runner.emulator.process import Emulator
 from tests import vsix_harness as harness
+from tests.agent import read_until
 from tests.agent_releases import AGENTS, AgentRelease, TaskRefused
 from tests.conftest import StartEmulator, agent_node
 from tests.connect_proxy import ConnectProxy
@@ -643,18 +644,13 @@ def test_too_little_traffic_goes_on_and_a_bake_that_degrades_production_swaps_ba
     }
     env = harness.emulator_environment(task, emulator.info, inputs, work, [python_bin])
     process = harness.start(task, env, work)
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:  # swapped and verified: the bake begins
-        seen.append(line)
-        if line.startswith("Baking:"):
-            break
+    seen = read_until(process, "Baking:")  # swapped and verified: the bake begins
     # Now in production, the new version starts failing half of its requests.
     emulator.deploy(APP, "production", "v2", health="flaky:50")
 
     rest, stderr = process.communicate(timeout=60)
 
-    log = harness.AgentLog("".join(seen) + rest, stderr, process.returncode)
+    log = harness.AgentLog(seen + rest, stderr, process.returncode)
     assert log.outputs["SwapOutcome"] == "RolledBack", log.text
     assert "going on (InsufficientTraffic: continue)" in log.stdout
     assert "Canary passed at 10 %." in log.stdout
