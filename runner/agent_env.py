@@ -231,18 +231,12 @@ def _safety_checks(env: AgentEnvironment) -> SafetyChecks:
             "(the task probes it on each slot's own address)."
         )
     _no_macro("HealthCheckPath", path)
-    minutes_text = env.input("HealthCheckTimeoutInMinutes")
-    minutes = DEFAULT_HEALTH_TIMEOUT_SECONDS / 60
-    if minutes_text:
-        try:
-            minutes = float(minutes_text)
-        except ValueError:
-            minutes = -1.0
-        if not 0 < minutes <= 24 * 60:
-            raise UserError(
-                f"HealthCheckTimeoutInMinutes is '{minutes_text}': give a number of minutes "
-                "above 0 and up to 1440, e.g. 5 or 0.5."
-            )
+    minutes = _minutes(
+        env,
+        "HealthCheckTimeoutInMinutes",
+        DEFAULT_HEALTH_TIMEOUT_SECONDS / 60,
+        "above 0 and up to 1440, e.g. 5 or 0.5",
+    )
     after_text = env.input("HealthyAfter")
     healthy_after = DEFAULT_HEALTHY_AFTER
     if after_text:
@@ -272,17 +266,20 @@ def _no_macro(name: str, value: str) -> None:
 
 
 def _timeout_minutes(env: AgentEnvironment) -> float:
-    text = env.input("SwapTimeoutInMinutes")
+    return _minutes(env, "SwapTimeoutInMinutes", DEFAULT_TIMEOUT_MINUTES, "between 1 and 1440")
+
+
+def _minutes(env: AgentEnvironment, name: str, default: float, allowed: str) -> float:
+    """A number of minutes above 0 and up to a day; `default` when the input is empty."""
+    text = env.input(name)
     if not text:
-        return DEFAULT_TIMEOUT_MINUTES
+        return default
     try:
         minutes = float(text)
     except ValueError:
         minutes = -1.0
     if not 0 < minutes <= 24 * 60:
-        raise UserError(
-            f"SwapTimeoutInMinutes is '{text}': give a number of minutes between 1 and 1440."
-        )
+        raise UserError(f"{name} is '{text}': give a number of minutes {allowed}.")
     return minutes
 
 
