@@ -178,6 +178,30 @@ def test_swap_with_production_succeeds_with_each_auth_scheme(
     assert emulator.serving(APP, "staging") == "v1"
 
 
+def test_a_client_secret_swap_loads_no_module_only_other_paths_need(
+    start_emulator: StartEmulator,
+    task: harness.InstalledTask,
+    python_bin: Path,
+    work: Path,
+) -> None:
+    # The build moves these imports into the functions that use them (tools/deferred_imports.py):
+    # certificates, HTTP/2 and async pipelines are not on a client secret's path.
+    emulator = start_emulator("--swap-seconds", "0.3")
+    env = harness.emulator_environment(task, emulator.info, SWAP, work, [python_bin])
+    env["PYTHONPROFILEIMPORTTIME"] = "1"  # Python lists each import on stderr
+
+    log = harness.run(task, env, work)
+
+    assert log.exit_code == 0 and log.outputs["SwapOutcome"] == "Swapped", log.text
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in log.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert {"azure.identity", "azure.mgmt.core", "urllib3.http2"} <= imported
+    assert not {"cryptography", "asyncio", "importlib.metadata"} & imported
+
+
 def test_behind_the_agents_proxy_trusting_only_agent_cainfo_every_call_goes_through_it(
     start_emulator: StartEmulator, task: harness.InstalledTask, python_bin: Path, work: Path
 ) -> None:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Optional
 
-from tools import elf_symbols, macho_slice
+from tools import deferred_imports, elf_symbols, macho_slice
 
 # Resolved for the oldest release of each minor version we claim (cryptography excludes 3.9.0/1).
 PYTHONS = ("3.9.2", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -223,7 +223,13 @@ def unpack(unit: Unit, destination: Path) -> None:
                 raise ValueError(f"{unit.wheel.name}: unsafe member path {name}")
             target.parent.mkdir(parents=True, exist_ok=True)
             content = archive.read(member)
-            target.write_bytes(slimmed(content, unit.platform) if compiled else content)
+            if compiled:
+                content = slimmed(content, unit.platform)
+            elif name in deferred_imports.DEFERRED:
+                content = deferred_imports.defer_imports(
+                    content.decode("utf-8"), deferred_imports.DEFERRED[name], name
+                ).encode("utf-8")
+            target.write_bytes(content)
 
 
 def bundle(
@@ -263,6 +269,10 @@ def bundle(
         folders_by_combo.append({unit.folder for unit in combo_units})
 
     everywhere = set.intersection(*folders_by_combo)
+    shipped = {name for unit in units.values() for name, _ in _pure_members(unit.wheel)}
+    stale = sorted(set(deferred_imports.DEFERRED) - shipped)
+    if stale:  # a package that moved the file: the deferral would silently stop applying
+        raise RuntimeError(f"no shipped package has {', '.join(stale)} (tools/deferred_imports.py)")
     if lib_dir.exists():
         shutil.rmtree(lib_dir)
     lib_dir.mkdir(parents=True)
