@@ -6,20 +6,21 @@ Whatever happens, the report says what Azure did and what each slot serves at th
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Optional
 
 from runner.app_report import AppReport, SlotVersion, report_for, sentence, versions_now
 from runner.cancellation import Cancellation, StopNow
-from runner.health_gate import HealthCheck, HealthRules, resolve_rules, wait_until_healthy
+from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
 from runner.outcome import Outcome
+from runner.pre_swap_reads import health_rules
 from runner.preview import cancel_preview, show_differences, start_preview
 from runner.request import Action
 from runner.swap import SwapPlan, SwapResult, swap_slots
-from runner.traffic_routing import clear_leftover_rule, read_leftover_rule
-from runner.web_apps import AzureCallError, SettingDifference, WebApps
+from runner.traffic_routing import clear_leftover_rule
+from runner.web_apps import SettingDifference, WebApps
 
 if TYPE_CHECKING:
     from runner.canary import CanaryStep
@@ -29,20 +30,11 @@ def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellat
     action = plan.request.action
     if action is Action.CANCEL_PREVIEW:
         return cancel_preview(plan, web_apps, log)
-    # The reads before the swap go out together: each is a round trip to Azure on the way.
-    pool = ThreadPoolExecutor(max_workers=4)
-    try:
-        source, target = plan.source.ref, plan.target.ref
-        differences = pool.submit(
-            web_apps.slot_differences, source, target.slot, plan.request.preserve_vnet
-        )
-        clears_rule = target.is_production and action is not Action.START_PREVIEW
-        leftover = pool.submit(read_leftover_rule, web_apps.arm, plan) if clears_rule else None
-        rules = health_rules(plan, web_apps, log, pool)
-    finally:
-        pool.shutdown(wait=False)
+    reads = plan.reads
+    assert reads is not None, "plan_swap reads ahead for every action but Cancel Swap"
+    rules = health_rules(plan.request, reads, log)
     if action is Action.START_PREVIEW:
-        return start_preview(plan, rules, differences, web_apps, log, cancellation)
+        return start_preview(plan, rules, reads.differences, web_apps, log, cancellation)
     if action is Action.COMPLETE_PREVIEW and not plan.source.target_swap_slot:
         log.warning(
             f"No swap with preview is prepared on '{plan.source.ref}': Complete Swap swaps "
@@ -50,28 +42,10 @@ def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellat
         )
     run = _Release(plan, rules, web_apps, log, cancellation)
     try:
-        return run.execute(differences, leftover)
+        return run.execute(reads.differences, reads.leftover)
     except StopNow:
         cancellation.stop_raising()
         return run.stopped()
-
-
-def health_rules(
-    plan: SwapPlan, web_apps: WebApps, log: Log, pool: ThreadPoolExecutor
-) -> HealthRules:
-    """The request's checks, with the app's own `healthCheckPath` when HealthCheckPath is empty
-    (the target's, else the source's)."""
-    checks = plan.request.checks
-    configured: Optional[str] = None
-    if checks.health_check_path is None:
-        slots = (plan.target, plan.source)
-        reads = [pool.submit(web_apps.health_check_path, slot.ref) for slot in slots]
-        for slot, read in zip(slots, reads):
-            try:
-                configured = configured or read.result()
-            except AzureCallError as error:
-                log.info(f"Could not read the health check path of '{slot.ref}': {error}")
-    return resolve_rules(checks, configured)
 
 
 class _Release:
@@ -106,7 +80,10 @@ class _Release:
         if leftover is not None:
             # A rule an interrupted canary left would send users to the old version after the
             # swap: cleared first, canary or not.
-            clear_leftover_rule(self.web_apps.arm, self.plan, leftover.result(), self.log)
+            production = self.plan.target.ref
+            clear_leftover_rule(
+                self.web_apps.arm, production, self.plan.source, leftover.result(), self.log
+            )
         if not self.gate():
             if self.checks[-1].canceled:
                 return self.finish(

@@ -19,12 +19,12 @@ from runner.cancellation import Cancellation, StopNow
 from runner.health_gate import HealthCheck, HealthRules, Probing, wait_until_all_healthy
 from runner.log import Log
 from runner.outcome import Outcome, set_outcome
+from runner.pre_swap_reads import PreSwapReads, health_rules
 from runner.preview import show_differences
-from runner.release import health_rules
 from runner.rollback import SwapBack, swap_back_together
 from runner.swap import SwapPlan, SwapResult
 from runner.swaps_together import swap_together
-from runner.traffic_routing import clear_leftover_rule, read_leftover_rule
+from runner.traffic_routing import clear_leftover_rule
 from runner.web_apps import WebApps
 
 
@@ -136,34 +136,22 @@ class _ReleaseSet:
             )
 
     def prepare(self) -> None:
-        """Each app's reads before its gate, all at once: each is a round trip to Azure."""
-        count = len(self.apps)
-        with ThreadPoolExecutor(4 * count) as reads, ThreadPoolExecutor(count) as apps:
-            differences = [
-                reads.submit(
-                    self.web_apps.slot_differences,
-                    app.plan.source.ref,
-                    app.target,
-                    app.plan.request.preserve_vnet,
-                )
-                for app in self.apps
-            ]
-            rules = [apps.submit(self._rules, app, reads) for app in self.apps]
-            for app, found in zip(self.apps, rules):
-                app.rules = found.result()
-        for app, listing in zip(self.apps, differences):
-            show_differences(app.plan, listing, app.log)
+        """Each app's health rules and leftover routing rule, from the reads its plan sent with
+        the slots' own; the apps at once, since clearing a rule is a call to Azure."""
+        with ThreadPoolExecutor(len(self.apps)) as apps:
+            for app, rules in zip(self.apps, apps.map(self._rules, self.apps)):
+                app.rules = rules
+        for app in self.apps:
+            show_differences(app.plan, _reads_of(app).differences, app.log)
 
-    def _rules(self, app: _App, reads: ThreadPoolExecutor) -> HealthRules:
-        arm, plan = self.web_apps.arm, app.plan
-        leftover = (
-            reads.submit(read_leftover_rule, arm, plan) if plan.target.ref.is_production else None
-        )
-        rules = health_rules(plan, self.web_apps, app.log, reads)
-        if leftover is not None:
+    def _rules(self, app: _App) -> HealthRules:
+        plan, reads = app.plan, _reads_of(app)
+        rules = health_rules(plan.request, reads, app.log)
+        if reads.leftover is not None:
             # A rule an interrupted canary left would send users to the old version after the
             # swap: cleared first.
-            clear_leftover_rule(arm, plan, leftover.result(), app.log)
+            percent = reads.leftover.result()
+            clear_leftover_rule(self.web_apps.arm, plan.target.ref, plan.source, percent, app.log)
         return rules
 
     def gate(self) -> bool:
@@ -363,6 +351,11 @@ class _ReleaseSet:
             Outcome.ROLLED_BACK: f"{count}: every app that was swapped was swapped back{why}; "
             "the previous versions are live.",
         }.get(outcome, f"{count}: {outcome.value}{why}. Each app:")
+
+
+def _reads_of(app: _App) -> PreSwapReads:
+    assert app.plan.reads is not None, "plan_swap reads ahead for every swap"
+    return app.plan.reads
 
 
 def _rules_of(app: _App) -> HealthRules:

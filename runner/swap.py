@@ -13,6 +13,7 @@ from typing import Optional
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
 from runner.outcome import Outcome
+from runner.pre_swap_reads import READS, PreSwapReads, start_pre_swap_reads
 from runner.probes import Probe, SlotProbes
 from runner.request import PRODUCTION, Action, SlotRef, SwapRequest
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
@@ -32,6 +33,8 @@ class SwapPlan:
     found_group: bool
     # How the slots' own sites are reached: through the agent's proxy and certificates.
     probes: SlotProbes = field(compare=False, repr=False)
+    # The release's reads, sent with the slots' (none for Cancel Swap).
+    reads: Optional[PreSwapReads] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -57,23 +60,30 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
         SlotRef(subscription, group, request.app, slot)
         for slot in (request.source_slot, request.target_slot)
     ]
-    # The slots are read together: on Azure each read is a round trip of its own.
+    # The slots are read together, and with them what the release reads before it changes
+    # anything: on Azure each read is a round trip of its own.
     production_ref = SlotRef(subscription, group, request.app, PRODUCTION)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    pool = ThreadPoolExecutor(max_workers=3 + READS)
+    try:
         reads = {
             ref: pool.submit(web_apps.get_slot, ref)
             for ref in (production_ref, *refs)
             if not ref.is_production or ref is production_ref
         }
+        ahead = None
+        if request.action is not Action.CANCEL_PREVIEW:
+            ahead = start_pre_swap_reads(request, refs[0], refs[1], web_apps, pool)
         production = reads[production_ref].result()  # an unknown app is the first thing to say
         source, target = (production if ref.is_production else reads[ref].result() for ref in refs)
+    finally:
+        pool.shutdown(wait=False)  # the release's reads go on; a failed plan leaves them unread
     for slot in (source, target):
         if slot.state and slot.state.lower() != "running":
             log.warning(
                 f"Slot '{slot.ref}' is {slot.state}: Azure warms up the source slot "
                 "before swapping, and a stopped site may fail that warm-up."
             )
-    return SwapPlan(request, source, target, production.url, found, web_apps.probes)
+    return SwapPlan(request, source, target, production.url, found, web_apps.probes, ahead)
 
 
 def describe_plan(plan: SwapPlan, log: Log) -> None:

@@ -14,7 +14,6 @@ from runner import app_service_requests as requests_to
 from runner.arm_pipeline import ArmPipeline, AzureCallError, CallFailure
 from runner.log import Log
 from runner.request import SlotRef
-from runner.swap import SwapPlan
 from runner.web_apps import SlotState
 
 ATTEMPTS = 6
@@ -82,18 +81,14 @@ def set_route(
             delay *= 2
 
 
-def read_leftover_rule(arm: ArmPipeline, plan: SwapPlan) -> float:
-    """The share of production's traffic a rule routes to the source now (0: no rule)."""
-    return routed_percent(arm, plan.target.ref, plan.source.ref.slot)
-
-
-def clear_leftover_rule(arm: ArmPipeline, plan: SwapPlan, percent: float, log: Log) -> None:
-    """A rule an earlier, interrupted run left behind (`percent`, as read_leftover_rule found
-    it) is removed before anything else."""
-    slot = plan.source
+def clear_leftover_rule(
+    arm: ArmPipeline, production: SlotRef, slot: SlotState, percent: float, log: Log
+) -> None:
+    """A rule an earlier, interrupted run left behind (`percent` of production's traffic to
+    `slot`, as `routed_percent` found it) is removed before anything else."""
     if percent:
         log.warning(
             f"Production of '{slot.ref.app}' still routes {percent:g} % of its traffic to "
             f"'{slot.ref.slot}' (a rule left by an earlier run?): removing it first."
         )
-        set_route(arm, plan.target.ref, slot, 0, log)
+        set_route(arm, production, slot, 0, log)

@@ -210,6 +210,29 @@ def test_no_secret_is_printed_even_with_debug(
     assert emulator.info["client_secret"] in log.secrets or scheme != "secret"
 
 
+def test_every_read_before_the_swap_goes_to_azure_in_one_round_trip(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    # Each ARM answer takes 1 s, as a slow round trip from an agent would: the slots, what the
+    # swap changes, both health paths and production's routing rules are all asked for before
+    # the first answer is back.
+    emulator = start_emulator("--swap-seconds", "0.3", "--arm-latency", "1")
+    emulator.deploy(APP, "staging", "v2")
+
+    log = run(emulator, tmp_path)
+
+    assert log.outputs["SwapOutcome"] == "Swapped", log.text
+    arm = [r for r in emulator.requests() if str(r["path"]).startswith("/subscriptions/")]
+    swap_sent = next(r["time"] for r in arm if str(r["path"]).endswith("/slotsswap"))
+    before = sorted((r for r in arm if r["time"] < swap_sent), key=lambda r: r["time"])
+    paths = [str(r["path"]).split(f"/sites/{APP}", 1)[1] for r in before]
+    assert sorted(paths) == sorted(
+        ["", "/slots/staging", "/slotsdiffs", "/config/web", "/config/web"]
+        + ["/slots/staging/config/web"]
+    ), paths
+    assert before[-1]["time"] - before[0]["time"] < 0.9, before
+
+
 @pytest.mark.parametrize("preserve", ["true", "false"])
 def test_preserve_vnet_reaches_azure_as_given(
     emulator: Emulator, tmp_path: Path, preserve: str

@@ -133,6 +133,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, help="seed of the routing rules' choices, for repeatable runs"
     )
+    parser.add_argument(
+        "--arm-latency",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long each management API (ARM) answer waits, as a round trip from an agent to "
+        "Azure takes (0)",
+    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -192,6 +200,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         metrics_minute_seconds=args.metrics_minute_seconds,
         metrics_delay_minutes=args.metrics_delay_minutes,
         seed=args.seed,
+        arm_latency=args.arm_latency,
     )
 
 

@@ -85,3 +85,4 @@ class EmulatorSettings:
     metrics_minute_seconds: float = 60.0  # how long a metrics minute lasts (less: a faster test)
     metrics_delay_minutes: float = 1.0  # how long after its end a minute's metrics appear
     seed: int | None = None  # of the routing rules' dice; None: a different run each time
+    arm_latency: float = 0.0  # seconds each management API answer waits: a round trip to Azure
