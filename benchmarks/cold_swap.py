@@ -12,7 +12,7 @@ standard-library-only Python (as the agent runs it):
   Microsoft's task AzureAppServiceManage@0, Swap Slots, when SWAP_SLOTS_MS_TASK_DIR names a
                    built copy of it (see tests/test_emulator_ms_task.py), run as the agent runs it
 
-    python -m benchmarks.cold_swap [--runs 7] [--vsix build/vsix/x.vsix]
+    python -m benchmarks.cold_swap [--runs 7] [--vsix build/vsix/x.vsix] [--arm-latency 0.1]
 """
 
 from __future__ import annotations
@@ -149,12 +149,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--vsix", type=Path, help="a built .vsix (default: build it now)")
+    parser.add_argument(
+        "--arm-latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="each ARM answer waits this long, as a round trip to Azure from an agent (0)",
+    )
     options = parser.parse_args()
     vsix = options.vsix or harness.build_vsix()
     print(f"{vsix.name}: {vsix.stat().st_size / 1e6:.1f} MB ({vsix.stat().st_size} bytes)")
     with tempfile.TemporaryDirectory() as temp:
         scratch = Path(temp)
-        with start_emulator(scratch / "emulator", "--swap-seconds", "3", "--retry-after", "1") as e:
+        settings = ["--swap-seconds", "3", "--retry-after", "1"]
+        settings += ["--arm-latency", str(options.arm_latency)]
+        with start_emulator(scratch / "emulator", *settings) as e:
             runners = Contestants(e, vsix, scratch)
             rows: dict[str, Callable[[], float]] = {
                 "a bare urllib script (token, POST, polls): the floor": runners.floor,
@@ -173,15 +182,16 @@ def main() -> int:
             for _ in range(options.runs):  # interleaved: drift in the machine's load hits all
                 for name, run in rows.items():
                     times[name].append(run())
-    report(times, options.runs)
+    report(times, options.runs, options.arm_latency)
     return 0
 
 
-def report(times: dict[str, list[float]], runs: int) -> None:
+def report(times: dict[str, list[float]], runs: int, arm_latency: float) -> None:
     version = ".".join(map(str, sys.version_info[:3]))
+    latency = f", {arm_latency:g} s per ARM answer" if arm_latency else ""
     print(
-        f"\n3 s server-side swap, Retry-After: 1, process start to exit; Python {version}; "
-        f"{runs} interleaved runs, medians:\n"
+        f"\n3 s server-side swap, Retry-After: 1{latency}, process start to exit; Python "
+        f"{version}; {runs} interleaved runs, medians:\n"
     )
     print(f"| {'':64} | seconds | runs |")
     print(f"|{'-' * 66}|---------|------|")
