@@ -4,8 +4,7 @@ summary are written from. A run over several apps keeps one per app."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from runner.health_gate import HealthCheck
 from runner.outcome import Outcome
@@ -16,8 +15,7 @@ if TYPE_CHECKING:  # a canary's run alone loads runner.canary
     from runner.canary import CanaryStep
 
 
-@dataclass(frozen=True)
-class SlotVersion:
+class SlotVersion(NamedTuple):
     slot: str
     served: str  # "version v2 (HTTP 200)", "no answer (ConnectTimeout)", ...
 
@@ -26,8 +24,7 @@ class SlotVersion:
         return SlotVersion(slot, probe.describe())
 
 
-@dataclass(frozen=True)
-class AppReport:
+class AppReport(NamedTuple):
     outcome: Outcome
     message: str
     app: str = ""

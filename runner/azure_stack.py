@@ -3,7 +3,6 @@ from the hub's own metadata, as Microsoft's tasks do (azure-arm-rest's `_updateA
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import requests
@@ -50,4 +49,4 @@ def discover_endpoints(cloud: Cloud, network: AgentNetwork) -> Cloud:
         )
     # Microsoft's task takes the login endpoint even when the connection has an authority.
     authority = login if login.endswith("/") else login + "/"
-    return replace(cloud, authority=authority, audience=audience)
+    return cloud._replace(authority=authority, audience=audience)

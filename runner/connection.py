@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional
+from typing import NamedTuple, Optional
 
 
 class Scheme(Enum):
@@ -17,8 +17,7 @@ class Scheme(Enum):
     DEVELOPER_LOGIN = "the developer's Azure login"
 
 
-@dataclass(frozen=True)
-class Cloud:
+class Cloud(NamedTuple):
     """Where Azure is: ARM's base URL, the Entra authority and the token audience."""
 
     name: str

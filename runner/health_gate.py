@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 from urllib.parse import urljoin
 
 from runner.cancellation import Cancellation
@@ -24,8 +23,7 @@ PROBE_INTERVAL_SECONDS = 1.0  # between the starts of two probes
 PROBE_TIMEOUT_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class HealthRules:
+class HealthRules(NamedTuple):
     """What a slot must show: the checks of the request, with the health path resolved."""
 
     path: Optional[str]  # None: no health path (the app has none configured either)
@@ -69,8 +67,7 @@ def normalize_path(path: str) -> str:
     return "/" + path.strip().lstrip("/")
 
 
-@dataclass(frozen=True)
-class HealthCheck:
+class HealthCheck(NamedTuple):
     """How one slot fared: `passed`, after how many probes and seconds, and the last answer."""
 
     label: str  # "gate: staging", "verify: production", ...
@@ -144,8 +141,7 @@ def wait_until_healthy(
         cancellation.sleep(next_at - now)
 
 
-@dataclass(frozen=True)
-class Probing:
+class Probing(NamedTuple):
     """One slot to probe among several: `wait_until_healthy`'s arguments."""
 
     label: str

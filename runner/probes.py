@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from http.cookiejar import Cookie
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import requests
 
@@ -15,8 +14,7 @@ ROUTING_COOKIE = "x-ms-routing-name"  # App Service's routing rules pin a client
 EXCERPT_CHARACTERS = 200
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     url: str
     status: int  # 0 when no HTTP answer came
     version: Optional[str]

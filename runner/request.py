@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import NamedTuple, Optional
 
 PRODUCTION = "production"
 
@@ -22,8 +21,7 @@ DEFAULT_HEALTH_TIMEOUT_SECONDS = 5 * 60.0
 DEFAULT_HEALTHY_AFTER = 3
 
 
-@dataclass(frozen=True)
-class SafetyChecks:
+class SafetyChecks(NamedTuple):
     """The health gate before a swap, the verification after it, and the swap back.
 
     `health_check_path` None: use the app's own `healthCheckPath` (site config), if any.
@@ -43,8 +41,7 @@ class InsufficientTraffic(Enum):
     CONTINUE = "continue"
 
 
-@dataclass(frozen=True)
-class CanarySteps:
+class CanarySteps(NamedTuple):
     """Shares of production's traffic routed to the source slot before the swap, step by step."""
 
     percentages: tuple[int, ...]
@@ -54,8 +51,7 @@ class CanarySteps:
     insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
 
 
-@dataclass(frozen=True)
-class Bake:
+class Bake(NamedTuple):
     """Production watched for `seconds` after a verified swap; swapped back when its 5xx rate
     goes over the limit and over the old version's, or (`InsufficientTraffic.FAIL`) when fewer
     than `min_requests` user requests came to judge it by."""
@@ -66,8 +62,7 @@ class Bake:
     insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
 
 
-@dataclass(frozen=True)
-class SlotRef:
+class SlotRef(NamedTuple):
     """One slot of one app. `slot` is `production` for the app itself."""
 
     subscription_id: str
@@ -83,8 +78,7 @@ class SlotRef:
         return f"{self.app}/{self.slot}"
 
 
-@dataclass(frozen=True)
-class AppName:
+class AppName(NamedTuple):
     """One more app to swap with the main one: its resource group when the user named it (None:
     the runner finds it), and `origin`, where the user wrote it, for messages
     ("AdditionalWebApps line 2 ('rg-eus/web-eus')")."""
@@ -94,8 +88,7 @@ class AppName:
     origin: str
 
 
-@dataclass(frozen=True)
-class SwapRequest:
+class SwapRequest(NamedTuple):
     """A swap of `source_slot` into `target_slot` of one app.
 
     `resource_group` is None when the user left it empty: the runner finds it.

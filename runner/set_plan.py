@@ -5,7 +5,6 @@ anything changes. A problem with one app is said with the line that names it."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 from runner.errors import UserError
 from runner.log import Log
@@ -40,8 +39,8 @@ def plan_additional_apps(main: SwapPlan, web_apps: WebApps, log: Log) -> list[Sw
 
 
 def _plan_one(main: SwapPlan, name: AppName, web_apps: WebApps, log: Log) -> SwapPlan:
-    request = replace(
-        main.request, app=name.name, resource_group=name.resource_group, additional_apps=()
+    request = main.request._replace(
+        app=name.name, resource_group=name.resource_group, additional_apps=()
     )
     try:
         return plan_swap(request, web_apps, log)

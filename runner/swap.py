@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
@@ -37,8 +37,7 @@ class SwapPlan:
     reads: Optional[PreSwapReads] = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class SwapResult:
+class SwapResult(NamedTuple):
     outcome: Outcome
     message: str
     production_url: str = ""

@@ -8,8 +8,7 @@ operation held the app. When an answer is lost, Azure's record of the last swap 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from runner.cancellation import Cancellation
 from runner.errors import UserError
@@ -28,8 +27,7 @@ CONFLICT_PATIENCE_SECONDS = 120.0
 MAX_UNSENT_RETRIES = 3
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
     """`started`: Azure accepted our swap. `already_done`: it completed while we could not see.
     `running_unseen`: it is running but its progress URL was lost with Azure's answer."""
 

@@ -7,9 +7,8 @@ finished swap long after it ended, and whose retries could resend the swap itsel
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from runner import app_service_requests as requests_to
 from runner.agent_network import AgentNetwork
@@ -41,8 +40,7 @@ __all__ = [
 _GROUP_IN_ID = re.compile(r"/resourceGroups/([^/]+)/", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class LastSwap:
+class LastSwap(NamedTuple):
     """`slotSwapStatus`: Azure's record of the app's last *successful* swap."""
 
     when: str
@@ -50,8 +48,7 @@ class LastSwap:
     destination: str
 
 
-@dataclass(frozen=True)
-class SlotState:
+class SlotState(NamedTuple):
     ref: SlotRef
     host_name: str
     state: str
@@ -63,8 +60,7 @@ class SlotState:
         return f"https://{self.host_name}/" if self.host_name else ""
 
 
-@dataclass(frozen=True)
-class StartedSwap:
+class StartedSwap(NamedTuple):
     """Azure accepted the swap. `status_url` is None when it finished at once."""
 
     status_url: Optional[str]
@@ -77,15 +73,13 @@ class PollState(Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class PollResult:
+class PollResult(NamedTuple):
     state: PollState
     retry_after: Optional[float] = None
     message: str = ""
 
 
-@dataclass(frozen=True)
-class SettingDifference:
+class SettingDifference(NamedTuple):
     """One setting a swap would change (`slotsdiffs`). Values are never kept: they may be secret."""
 
     setting_type: str  # AppSetting, ConnectionString, ...
