@@ -1,7 +1,7 @@
 """Compiles the task's start-up modules on a spare core while the task itself starts.
 
 A hosted agent unpacks the task afresh for every job, so Python must compile every module the
-swap imports (about 0.26 s of CPU for azure-identity, azure-core, requests and the runner) before
+swap imports (about 0.25 s of CPU for azure-identity, azure-core, requests and the runner) before
 the first request can leave. The launcher starts this next to the task, once per spare core:
 each copy walks `startup-modules.txt` (written at build time, in import order) from the end,
 taking every n-th module, while the task imports from the front, so the two meet in the middle
