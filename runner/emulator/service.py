@@ -162,7 +162,8 @@ class Emulator:
         if fault is not None:
             return _fault_response(fault)
         if is_arm_path(request.path):
-            time.sleep(self.settings.arm_latency)
+            if self.settings.arm_latency:
+                time.sleep(self.settings.arm_latency)
             self._arm.admit(request)
             found = self._arm_routes.find(request.method, request.path)
             if found is None:
