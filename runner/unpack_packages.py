@@ -21,8 +21,13 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import PurePosixPath
 from typing import Any, Optional
+
+STAGING_PREFIX = ".unpacking-"
+# A staging folder this old was left by a job killed mid-unpack: another job's takes a second.
+STALE_STAGING_SECONDS = 3600
 
 # The tar module's own guard where this Python has it (3.12, and 3.9.17+ backports) on top of the
 # checks below, which every supported Python gets.
@@ -52,7 +57,8 @@ def unpack(archive: str, lib_dir: str, folders: list[str]) -> list[str]:
     wanted = {f for f in folders if not os.path.isdir(os.path.join(lib_dir, f))}
     if not wanted:
         return []
-    staging = tempfile.mkdtemp(prefix=".unpacking-", dir=lib_dir)
+    remove_stale_staging(lib_dir)
+    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=lib_dir)
     try:
         found = set()
         # A stream: the archive is read once, front to back, whatever it holds.
@@ -76,6 +82,21 @@ def unpack(archive: str, lib_dir: str, folders: list[str]) -> list[str]:
         return placed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_stale_staging(lib_dir: str) -> None:
+    """Removes what jobs killed while unpacking left behind (their staging folders)."""
+    now = time.time()
+    with os.scandir(lib_dir) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
+                continue
+            try:
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > STALE_STAGING_SECONDS
+            except OSError:
+                continue  # gone already
+            if stale:
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:

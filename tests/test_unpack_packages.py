@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,21 @@ def test_the_first_run_unpacks_the_missing_folders_and_later_runs_nothing(tmp_pa
         == []
     )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_what_a_job_killed_mid_unpack_left_is_removed_by_the_next_unpack(tmp_path: Path) -> None:
+    packed_lib(tmp_path)
+    killed = tmp_path / ".unpacking-killed"  # a job killed two hours ago, mid-unpack
+    (killed / "pkg-arm" / "pkg").mkdir(parents=True)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(killed, (hours_ago, hours_ago))
+    running = tmp_path / ".unpacking-running"  # another job's, unpacking right now
+    running.mkdir()
+
+    placed = unpack_packages.unpack(str(tmp_path / "packed.tar.xz"), str(tmp_path), ["pkg-arm"])
+
+    assert placed == ["pkg-arm"]
+    assert not killed.exists() and running.is_dir()
 
 
 def test_two_jobs_unpacking_at_once_on_one_agent_both_succeed(tmp_path: Path) -> None:
