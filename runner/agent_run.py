@@ -43,18 +43,20 @@ def run_agent_task(
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         for line in task.network.describe():
             log.info(line)
-        plan = plan_swap(task.request, web_apps, log)
-        describe_plan(plan, log)
         if task.request.additional_apps:
             # Loaded only here: a one-app swap starts without the set's modules.
             from runner.release_set import release_set
-            from runner.set_plan import describe_additional_apps, plan_additional_apps
+            from runner.set_plan import describe_additional_apps, plan_apps
 
-            plans = plan_additional_apps(plan, web_apps, log)
+            plans = plan_apps(task.request, web_apps, log)
+            plan = plans[0]
+            describe_plan(plan, log)
             describe_additional_apps(plans, log)
             released = release_set(plans, web_apps, log, cancellation)
             result, apps = released.combined, released.apps
         else:
+            plan = plan_swap(task.request, web_apps, log)
+            describe_plan(plan, log)
             result = release(plan, web_apps, log, cancellation)
     except UserError as error:
         result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")

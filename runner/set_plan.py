@@ -8,17 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 from runner.errors import UserError
 from runner.log import Log
-from runner.request import AppName
+from runner.request import AppName, SwapRequest
 from runner.swap import SwapPlan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
 
-def plan_additional_apps(main: SwapPlan, web_apps: WebApps, log: Log) -> list[SwapPlan]:
-    """The main plan followed by each additional app's, read at once (each is a round trip)."""
-    names = main.request.additional_apps
+def plan_apps(request: SwapRequest, web_apps: WebApps, log: Log) -> list[SwapPlan]:
+    """The main app's plan followed by each additional app's, all read at once: on Azure each
+    read is a round trip. A problem with the main app is said first, then the first bad line."""
+    web_apps.authenticate()  # one token for every app, before their reads go out together
+    names = request.additional_apps
     with ThreadPoolExecutor(max_workers=min(16, len(names))) as pool:
-        found = [pool.submit(_plan_one, main, name, web_apps, log) for name in names]
-        plans = [main] + [future.result() for future in found]  # the first bad line is said
+        found = [pool.submit(_plan_one, request, name, web_apps, log) for name in names]
+        plans = [plan_swap(request, web_apps, log)] + [future.result() for future in found]
     seen: dict[tuple[str, str], str] = {}
     distinct = []
     for name, plan in zip((None, *names), plans):
@@ -38,10 +40,8 @@ def plan_additional_apps(main: SwapPlan, web_apps: WebApps, log: Log) -> list[Sw
     return distinct
 
 
-def _plan_one(main: SwapPlan, name: AppName, web_apps: WebApps, log: Log) -> SwapPlan:
-    request = main.request._replace(
-        app=name.name, resource_group=name.resource_group, additional_apps=()
-    )
+def _plan_one(main: SwapRequest, name: AppName, web_apps: WebApps, log: Log) -> SwapPlan:
+    request = main._replace(app=name.name, resource_group=name.resource_group, additional_apps=())
     try:
         return plan_swap(request, web_apps, log)
     except (UserError, AzureCallError) as error:

@@ -18,7 +18,7 @@ from runner.pipeline_log import TaskResult
 from runner.release import release
 from runner.release_set import release_set
 from runner.request import PRODUCTION, Action, SafetyChecks, SlotRef, SwapRequest
-from runner.set_plan import describe_additional_apps, plan_additional_apps
+from runner.set_plan import describe_additional_apps, plan_apps
 from runner.swap import describe_plan, plan_swap
 from runner.terminal_log import TerminalLog
 from runner.traffic_routing import routed_percent, set_route
@@ -110,16 +110,17 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
     try:
         request, connection = _parse(args)
         web_apps = WebApps(connection, log, args.debug)
-        plan = plan_swap(request, web_apps, log)
-        describe_plan(plan, log)
-        urls = [plan.production_url]
         if request.additional_apps:
-            plans = plan_additional_apps(plan, web_apps, log)
+            plans = plan_apps(request, web_apps, log)
+            describe_plan(plans[0], log)
             describe_additional_apps(plans, log)
             result = release_set(plans, web_apps, log, cancellation).combined
             urls = [each.production_url for each in plans]
         else:
+            plan = plan_swap(request, web_apps, log)
+            describe_plan(plan, log)
             result = release(plan, web_apps, log, cancellation)
+            urls = [plan.production_url]
     except (UserError, AzureCallError) as error:
         log.error(f"{error} Nothing was changed in Azure.")
         return 1

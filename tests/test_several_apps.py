@@ -106,6 +106,25 @@ def test_three_apps_are_swapped_together_and_verified(emulator: Emulator, tmp_pa
     assert [text.count(f"### Swap Slots: `{app}` — Swapped") for app in APPS] == [1, 1, 1]
 
 
+def test_every_apps_reads_before_the_swaps_go_to_azure_in_one_round_trip(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    # Each ARM answer takes 1 s: the three apps' slots, differences, health paths and routing
+    # rules are all asked for before the first answer is back.
+    seeded = [arg for app in APPS for arg in ("--app", f"{app}:staging")]
+    emulator = start_emulator("--swap-seconds", "0.3", "--arm-latency", "1", *seeded)
+    others = f"{GROUP}/{APPS[1]}\n{GROUP}/{APPS[2]}"
+
+    log = run(emulator, tmp_path, ResourceGroupName=GROUP, AdditionalWebApps=others)
+
+    assert log.outputs["SwapOutcome"] == "Swapped", log.text
+    arm = [r for r in emulator.requests() if str(r["path"]).startswith("/subscriptions/")]
+    first_swap = min(r["time"] for r in arm if str(r["path"]).endswith("/slotsswap"))
+    reads = sorted(r["time"] for r in arm if r["time"] < first_swap)
+    assert len(reads) == 3 * 6, reads  # site, slot, slotsdiffs, three site configs
+    assert reads[-1] - reads[0] < 0.9, reads
+
+
 def test_one_apps_gate_failing_stops_every_swap(emulator: Emulator, tmp_path: Path) -> None:
     emulator.deploy(APPS[1], "staging", "v2", health="unhealthy")
 
