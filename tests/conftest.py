@@ -60,6 +60,13 @@ def mutating_calls(emulator: Emulator) -> list[dict[str, Any]]:
     ]
 
 
+def reads_before_the_swaps(emulator: Emulator) -> list[dict[str, Any]]:
+    """The ARM requests that arrived before the first swap was sent, in order of arrival."""
+    arm = [r for r in emulator.requests() if str(r["path"]).startswith("/subscriptions/")]
+    first_swap = min(r["time"] for r in arm if str(r["path"]).endswith("/slotsswap"))
+    return sorted((r for r in arm if r["time"] < first_swap), key=lambda r: float(r["time"]))
+
+
 def assert_refused_before_any_change(log: Any, emulator: Emulator, expected: str) -> None:
     """Bad input: one clear error naming it, NotStarted, and no mutating call reached Azure."""
     assert log.outputs["SwapOutcome"] == "NotStarted", log.text

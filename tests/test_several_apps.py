@@ -14,7 +14,12 @@ import pytest
 from runner import local_agent
 from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
-from tests.conftest import StartEmulator, assert_refused_before_any_change, mutating_calls
+from tests.conftest import (
+    StartEmulator,
+    assert_refused_before_any_change,
+    mutating_calls,
+    reads_before_the_swaps,
+)
 
 APPS = ("web-weu", "web-eus", "web-sea")
 GROUP = "rg-swap-demo"
@@ -118,9 +123,7 @@ def test_every_apps_reads_before_the_swaps_go_to_azure_in_one_round_trip(
     log = run(emulator, tmp_path, ResourceGroupName=GROUP, AdditionalWebApps=others)
 
     assert log.outputs["SwapOutcome"] == "Swapped", log.text
-    arm = [r for r in emulator.requests() if str(r["path"]).startswith("/subscriptions/")]
-    first_swap = min(r["time"] for r in arm if str(r["path"]).endswith("/slotsswap"))
-    reads = sorted(r["time"] for r in arm if r["time"] < first_swap)
+    reads = [r["time"] for r in reads_before_the_swaps(emulator)]
     assert len(reads) == 3 * 6, reads  # site, slot, slotsdiffs, three site configs
     assert reads[-1] - reads[0] < 0.9, reads
 

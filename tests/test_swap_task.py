@@ -8,7 +8,7 @@ import pytest
 
 from runner.emulator.process import Emulator
 from tests.agent import SCHEMES, AgentLog, agent_environment, run_task
-from tests.conftest import StartEmulator, mutating_calls
+from tests.conftest import StartEmulator, mutating_calls, reads_before_the_swaps
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 
@@ -222,9 +222,7 @@ def test_every_read_before_the_swap_goes_to_azure_in_one_round_trip(
     log = run(emulator, tmp_path)
 
     assert log.outputs["SwapOutcome"] == "Swapped", log.text
-    arm = [r for r in emulator.requests() if str(r["path"]).startswith("/subscriptions/")]
-    swap_sent = next(r["time"] for r in arm if str(r["path"]).endswith("/slotsswap"))
-    before = sorted((r for r in arm if r["time"] < swap_sent), key=lambda r: r["time"])
+    before = reads_before_the_swaps(emulator)
     paths = [str(r["path"]).split(f"/sites/{APP}", 1)[1] for r in before]
     reads = ["", "/slots/staging", "/slotsdiffs", "/slots/staging/config/web"]
     assert sorted(paths) == sorted([*reads, "/config/web", "/config/web"]), paths

@@ -141,18 +141,9 @@ def _moved_statements(tree: ast.Module, modules: tuple[str, ...]) -> Iterator[_M
 def _first_body_line(function: Function, lines: list[str]) -> tuple[int, str]:
     """The line (0-based) before which the imports go, and the body's indentation."""
     body = function.body
-    start = (
-        1
-        if (
-            isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-            and len(body) > 1
-        )
-        else 0
-    )
-    first = body[start]
-    if first.lineno == function.lineno or (start and first.lineno == body[0].end_lineno):
+    docstring = len(body) > 1 and ast.get_docstring(function, clean=False) is not None
+    first = body[1 if docstring else 0]
+    if first.lineno == function.lineno or (docstring and first.lineno == body[0].end_lineno):
         raise DeferError(f"line {function.lineno}: {function.name}'s body shares a line")
     line = lines[first.lineno - 1]
     indent = line[: len(line) - len(line.lstrip())]
