@@ -11,8 +11,9 @@ from runner.outcome import Outcome
 from runner.probes import Probe
 from runner.swap import SwapPlan
 
-if TYPE_CHECKING:  # a canary's run alone loads runner.canary
+if TYPE_CHECKING:  # a canary's or a bake's run alone loads their modules
     from runner.canary import CanaryStep
+    from runner.traffic_watch import SpanResult
 
 
 class SlotVersion(NamedTuple):
@@ -40,6 +41,7 @@ class AppReport(NamedTuple):
     rollback_seconds: Optional[float] = None
     failed: bool = False  # the step fails even though the outcome alone would not say so
     canary: tuple[CanaryStep, ...] = ()
+    bake: Optional[SpanResult] = None
 
 
 def report_for(
@@ -53,6 +55,7 @@ def report_for(
     rollback_seconds: Optional[float] = None,
     failed: bool = False,
     canary: tuple[CanaryStep, ...] = (),
+    bake: Optional[SpanResult] = None,
 ) -> AppReport:
     source, target = plan.source.ref, plan.target.ref
     return AppReport(
@@ -71,6 +74,7 @@ def report_for(
         rollback_seconds,
         failed,
         canary,
+        bake,
     )
 
 

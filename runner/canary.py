@@ -1,64 +1,43 @@
 """The canary before a swap into production: a share of production's traffic goes to the source
-slot, step by step, and each step is judged before the next.
+slot, step by step, and the slot is judged against production while it serves that share.
 
-Each verdict rests on Azure Monitor's published minutes (`Requests`, `Http5xx`) of the slot and
-of production, and on the task's own probes of production's address pinned to the slot with the
-routing cookie (the newest minutes are not published yet). Whatever happens — a bad step, a
-timeout, SIGINT/SIGTERM, an error — the routing rule is removed before this returns.
+Each step is watched (traffic_watch.py): the task probes production's address pinned to the
+slot and pinned to production, reads both sides' published minutes, and looks at the evidence
+every few seconds. A look that shows the slot worse than production by more than the user
+tolerates ends the canary at once; evidence accumulates over the steps. Whatever happens — a bad
+step, a timeout, SIGINT/SIGTERM, an error — the routing rule is removed before this returns.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from runner.arm_pipeline import ArmPipeline, AzureCallError
 from runner.cancellation import Cancellation, StopNow
 from runner.log import Log
 from runner.request import CanarySteps, InsufficientTraffic
-from runner.slot_metrics import Counts, read_counts
 from runner.swap import SwapPlan
 from runner.traffic_routing import set_route
-from runner.traffic_verdict import (
-    CANCELED,
-    PASSED,
-    TOO_LITTLE,
-    ProbeTally,
-    user_requests,
-    verdict,
-)
+from runner.traffic_verdict import CANCELED, FAILED, PASSED, TOO_LITTLE, SequentialJudge
+from runner.traffic_watch import SpanResult, Target, TrafficWatch, planned_looks, probe_interval
 
 
-@dataclass(frozen=True)
-class CanaryStep:
-    """One step's numbers and its verdict."""
+class CanaryStep(NamedTuple):
+    """One step: its share, what was watched, and its verdict."""
 
     percent: int
     slot_name: str
-    slot: Counts
-    production: Counts
-    probes: int
-    probe_errors: int
-    verdict: str
-    rests_on: str
-    user_requests: int  # the slot's requests in the published minutes, less the task's probes
-
-    @property
-    def probe_error_percent(self) -> float:
-        return 100.0 * self.probe_errors / self.probes if self.probes else 0.0
+    span: SpanResult
+    verdict: str  # the span's, or PASSED for too little traffic with InsufficientTraffic: continue
+    reason: str  # why it failed, or the evidence it passed on
 
     def numbers(self) -> str:
-        return (
-            f"{self.slot.describe()} on {self.slot_name} vs "
-            f"{self.production.error_percent:.1f} % on production at {self.percent} %; "
-            f"probes: {self.probe_errors} of {self.probes} failed"
-        )
+        judgement = self.span.judgement
+        return judgement.evidence() if judgement is not None else "no look was made"
 
 
-@dataclass(frozen=True)
-class CanaryResult:
+class CanaryResult(NamedTuple):
     passed: bool
     message: str
     steps: tuple[CanaryStep, ...]
@@ -72,14 +51,16 @@ def run_canary(
     log: Log,
     cancellation: Cancellation,
     probe_path: str,
+    alpha: float,
 ) -> CanaryResult:
-    run = _Canary(plan, canary, arm, log, cancellation, probe_path)
+    """`alpha`: the canary's share of the release's false-alarm budget."""
+    run = _Canary(plan, canary, arm, log, cancellation, probe_path, alpha)
     routed = False
     try:
         for number, percent in enumerate(canary.percentages, 1):
             with log.group(f"Canary step {number}/{len(canary.percentages)}: {percent} %"):
                 routed = True
-                run.begin(percent)
+                run.current_percent = percent
                 set_route(arm, plan.target.ref, plan.source, percent, log)
                 step = run.watch(percent)
             run.steps.append(step)
@@ -105,6 +86,7 @@ class _Canary:
         log: Log,
         cancellation: Cancellation,
         probe_path: str,
+        alpha: float,
     ) -> None:
         self.plan = plan
         self.canary = canary
@@ -114,101 +96,80 @@ class _Canary:
         self.url = plan.production_url.rstrip("/") + "/" + probe_path.lstrip("/")
         self.steps: list[CanaryStep] = []
         self.removed = False
-        # The step being watched, for a SIGTERM that cuts it short.
-        self.current_percent = canary.percentages[0]
-        self.probes = ProbeTally()
+        self.current_percent = canary.percentages[0]  # the step a SIGTERM may cut short
+        looks = planned_looks(canary.step_seconds) * len(canary.percentages)
+        self.judge = SequentialJudge(alpha, looks, canary.tolerance)
+        name = self.slot_name
+        self.traffic = TrafficWatch(
+            Target(f"'{name}'", plan.source.ref, self.url, name, probes_in_metrics=True),
+            Target("production", plan.target.ref, self.url, "self", probes_in_metrics=True),
+            self.judge,
+            arm,
+            plan.probes,
+            log,
+            cancellation,
+        )
 
     @property
     def slot_name(self) -> str:
         return self.plan.source.ref.slot
 
-    def begin(self, percent: int) -> None:
-        self.current_percent = percent
-        self.probes = ProbeTally()
-
     def watch(self, percent: int) -> CanaryStep:
         seconds = self.canary.step_seconds
         self.log.info(
             f"Routing {percent} % of production's traffic to '{self.slot_name}' for "
-            f"{seconds / 60:g} min; probing {self.url} pinned to it."
+            f"{seconds / 60:g} min; probing {self.url} pinned to it and to production every "
+            f"{probe_interval(seconds):g} s, judging {planned_looks(seconds)} times."
         )
-        start = datetime.now(timezone.utc)
-        ends = time.monotonic() + seconds
-        interval = min(max(seconds / 20, 0.2), 5.0)
-        probes = self.probes
-        while time.monotonic() < ends and not self.cancellation.requested.is_set():
-            probe = self.plan.probes.probe(self.url, timeout=5.0, routed_to=self.slot_name)
-            if probes.record(probe.status):
-                self.log.info(f"Probe pinned to '{self.slot_name}': {probe.describe()}")
-            self.cancellation.sleep(min(interval, max(0.0, ends - time.monotonic())))
-        if self.cancellation.requested.is_set():
-            # SIGINT leaves time: the rule goes first, then what Azure has published so far.
-            self.remove_rule(True)
-        end = datetime.now(timezone.utc)
-        try:
-            slot = read_counts(self.arm, self.plan.source.ref, start, end)
-            production = read_counts(self.arm, self.plan.target.ref, start, end)
-        except AzureCallError as error:
-            self.log.warning(f"Could not read the step's metrics ({error}): judging on the probes.")
-            slot = production = _NONE
-        if self.cancellation.requested.is_set():
-            users = user_requests(slot, probes)
-            return self.step(percent, slot, production, CANCELED, "canceled", users)
-        return self.judge(percent, slot, production)
+        span = self.traffic.span(seconds)
+        return self.step(percent, span)
 
-    def step(
-        self,
-        percent: int,
-        slot: Counts,
-        production: Counts,
-        verdict: str,
-        rests_on: str,
-        users: int,
-    ) -> CanaryStep:
-        probes = self.probes
-        return CanaryStep(
-            percent,
-            self.slot_name,
-            slot,
-            production,
-            probes.count,
-            probes.errors,
-            verdict,
-            rests_on,
-            users,
+    def step(self, percent: int, span: SpanResult) -> CanaryStep:
+        judgement = span.judgement
+        tolerance = self.canary.tolerance
+        verdict = span.verdict
+        if verdict == FAILED and judgement is not None:
+            reason = judgement.reason(tolerance)
+            self.log.warning(
+                f"Step at {percent} %: failed after {span.seconds:.0f} s of "
+                f"{span.planned_seconds:.0f}: {reason}."
+            )
+        elif verdict == CANCELED:
+            reason = "canceled"
+        else:
+            reason = self.step_evidence(span)
+            if verdict == TOO_LITTLE:
+                reason = (
+                    f"{span.span_requests} requests (user requests and probes) on "
+                    f"'{self.slot_name}', fewer than MinRequests {tolerance.min_requests}"
+                )
+                if self.canary.insufficient_traffic is InsufficientTraffic.CONTINUE:
+                    self.log.warning(
+                        f"Step at {percent} %: only {reason}; going on "
+                        "(InsufficientTraffic: continue), judged on what was seen."
+                    )
+                    verdict = PASSED
+            if verdict == PASSED:
+                self.log.info(f"Step at {percent} %: passed: {reason}.")
+        return CanaryStep(percent, self.slot_name, span, verdict, reason)
+
+    def step_evidence(self, span: SpanResult) -> str:
+        judgement = span.judgement
+        if judgement is None:
+            return "no look was made"
+        return (
+            f"{judgement.evidence()}; the slot was not shown worse than production "
+            f"(false-alarm budget {100 * self.judge.alpha:g} % for the canary)"
         )
 
     def interrupted(self) -> CanaryStep:
-        """The step SIGTERM cut short, with its probes so far (no time is left to read its
-        metrics); recorded unless it was judged already (percentages only go up)."""
-        step = self.step(self.current_percent, _NONE, _NONE, CANCELED, "canceled", 0)
-        if self.steps and self.steps[-1].percent == step.percent:
-            return replace(self.steps[-1], verdict=CANCELED)
+        """The step SIGTERM cut short, with its probes so far; recorded unless it was judged
+        already (percentages only go up)."""
+        span = self.traffic.cut_short()
+        if self.steps and self.steps[-1].percent == self.current_percent:
+            return self.steps[-1]._replace(verdict=CANCELED)
+        step = CanaryStep(self.current_percent, self.slot_name, span, CANCELED, "canceled")
         self.steps.append(step)
-        return step
-
-    def judge(self, percent: int, slot: Counts, production: Counts) -> CanaryStep:
-        probes = self.probes
-        rests_on = (
-            f"Azure Monitor: {slot.minutes} published minutes "
-            f"({slot.unpublished} not published yet; {probes.within(slot)} of the "
-            f"{probes.count} probes fall in them), and the probes"
-        )
-        limit, least = self.canary.max_error_rate_percent, self.canary.min_requests
-        users = user_requests(slot, probes)
-        judged = verdict(slot, production.error_percent, probes, limit, least)
-        if (
-            judged == TOO_LITTLE
-            and self.canary.insufficient_traffic is InsufficientTraffic.CONTINUE
-        ):
-            self.log.warning(
-                f"Step at {percent} %: only {users} user requests reached "
-                f"'{self.slot_name}' (MinRequests {least}); going on "
-                "(InsufficientTraffic: continue), judged on the probes."
-            )
-            judged = PASSED
-        step = self.step(percent, slot, production, judged, rests_on, users)
-        self.log.info(f"Step at {percent} %: {step.numbers()}: {judged} (rests on {rests_on}).")
         return step
 
     def remove_rule(self, routed: bool) -> Optional[str]:
@@ -248,13 +209,15 @@ class _Canary:
                 canceled=True,
             )
         if step.verdict == TOO_LITTLE:
-            why = (
-                f"too little traffic to judge the step at {step.percent} %: "
-                f"{step.user_requests} user requests on "
-                f"'{self.slot_name}', fewer than MinRequests {self.canary.min_requests}"
-            )
+            why = f"too little traffic to judge the step at {step.percent} %: {step.reason}"
         else:
-            why = f"the step failed: {step.numbers()}"
+            span = step.span
+            early = (
+                f"stopped after {span.seconds:.0f} s of {span.planned_seconds:.0f}"
+                if span.stopped_early
+                else f"after its {span.planned_seconds:.0f} s"
+            )
+            why = f"the step at {step.percent} % failed ({early}): {step.reason}"
         return CanaryResult(
             False,
             f"The canary stopped the swap: {why}. {removed} No swap was sent.",
@@ -272,6 +235,3 @@ class _Canary:
             )
         shares = ", ".join(f"{s.percent} %" for s in self.steps)
         return CanaryResult(True, f"Canary passed at {shares}.", tuple(self.steps))
-
-
-_NONE = Counts(0, 0, 0, 0)

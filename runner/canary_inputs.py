@@ -3,15 +3,25 @@ options."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 
 from runner.errors import UserError
-from runner.request import PRODUCTION, Action, Bake, CanarySteps, InsufficientTraffic
+from runner.request import (
+    PRODUCTION,
+    Action,
+    Bake,
+    CanarySteps,
+    InsufficientTraffic,
+    Tolerance,
+)
 
 CANARY_INPUTS = (
     "TrafficSteps",
     "TrafficStepMinutes",
     "MaxErrorRatePercent",
+    "MaxResponseTimeRatio",
+    "ResponseTimeMarginMs",
     "MinRequests",
     "InsufficientTraffic",
     "BakeMinutes",
@@ -44,30 +54,22 @@ def parse_canary(
             "ascending and separated by commas, e.g. 10,50."
         )
 
-    def number(name: str, default: float, zero_allowed: bool, up_to: float, what: str) -> float:
-        value_text = texts.get(name, "").strip()
-        if not value_text:
-            return default
-        try:
-            value = float(value_text)
-        except ValueError:
-            value = -1.0
-        if not ((value >= 0 if zero_allowed else value > 0) and value <= up_to):
-            raise UserError(f"{named[name]} is '{value_text}': give {what}.")
-        return value
-
-    minutes = number("TrafficStepMinutes", 5.0, False, 24 * 60, "minutes above 0, e.g. 5 or 0.5")
-    rate = _rate(texts, named)
-    return CanarySteps(
-        tuple(steps), minutes * 60, rate, _min_requests(texts, named), _choice(texts, named)
+    minutes = _decimal(
+        texts,
+        named,
+        "TrafficStepMinutes",
+        5.0,
+        "minutes above 0, e.g. 5 or 0.5",
+        lambda v: 0 < v <= 24 * 60,
     )
+    return CanarySteps(tuple(steps), minutes * 60, _tolerance(texts, named), _choice(texts, named))
 
 
 def parse_bake(
     action: Action, target: str, texts: Mapping[str, str], names: Mapping[str, str] | None = None
 ) -> Bake | None:
-    """BakeMinutes (0: no bake), judged with the canary's MaxErrorRatePercent, MinRequests and
-    InsufficientTraffic."""
+    """BakeMinutes (0: no bake), judged with the canary's tolerance (MaxErrorRatePercent,
+    MaxResponseTimeRatio, ResponseTimeMarginMs), MinRequests and InsufficientTraffic."""
     named = {name: (names or {}).get(name, name) for name in CANARY_INPUTS}
     text = texts.get("BakeMinutes", "").strip()
     try:
@@ -86,8 +88,50 @@ def parse_bake(
             f"{named['BakeMinutes']} is '{text}', but a bake watches production after a swap "
             "into production: set it to 0, or swap into production."
         )
-    rate = _rate(texts, named)
-    return Bake(minutes * 60, rate, _min_requests(texts, named), _choice(texts, named))
+    return Bake(minutes * 60, _tolerance(texts, named), _choice(texts, named))
+
+
+def _tolerance(texts: Mapping[str, str], named: Mapping[str, str]) -> Tolerance:
+    return Tolerance(
+        _rate(texts, named),
+        _decimal(
+            texts,
+            named,
+            "MaxResponseTimeRatio",
+            2.0,
+            "a ratio above 1, e.g. 2, or 0 to judge no response times",
+            lambda v: v == 0 or 1 < v <= 1000,
+        ),
+        _decimal(
+            texts,
+            named,
+            "ResponseTimeMarginMs",
+            50.0,
+            "milliseconds, 0 or more, e.g. 50",
+            lambda v: 0 <= v <= 600_000,
+        ),
+        _min_requests(texts, named),
+    )
+
+
+def _decimal(
+    texts: Mapping[str, str],
+    named: Mapping[str, str],
+    name: str,
+    default: float,
+    what: str,
+    allowed: Callable[[float], bool],
+) -> float:
+    text = texts.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and allowed(value)):
+        raise UserError(f"{named[name]} is '{text}': give {what}.")
+    return value
 
 
 def _min_requests(texts: Mapping[str, str], named: Mapping[str, str]) -> int:

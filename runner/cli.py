@@ -102,9 +102,25 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
         help="percentages of production's traffic routed to the source, step by step, e.g. 10,50",
     )
     canary.add_argument("--step-minutes", default="", help="minutes per step (5)")
-    canary.add_argument("--max-error-rate", default="", help="highest 5xx rate in percent (1)")
     canary.add_argument(
-        "--min-requests", default="", help="fewest requests to judge a step or the bake (100)"
+        "--max-error-rate",
+        default="",
+        help="points the 5xx rate may exceed the baseline's before a step fails (1)",
+    )
+    canary.add_argument(
+        "--max-response-time-ratio",
+        default="",
+        help="times the baseline's response time a step may take (2; 0: not judged)",
+    )
+    canary.add_argument(
+        "--response-time-margin-ms",
+        default="",
+        help="and slower by more than these milliseconds (50)",
+    )
+    canary.add_argument(
+        "--min-requests",
+        default="",
+        help="fewest requests (user requests and probes) to judge a step or the bake (100)",
     )
     canary.add_argument(
         "--insufficient-traffic",
@@ -247,6 +263,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     "TrafficSteps": args.traffic_steps,
                     "TrafficStepMinutes": args.step_minutes,
                     "MaxErrorRatePercent": args.max_error_rate,
+                    "MaxResponseTimeRatio": args.max_response_time_ratio,
+                    "ResponseTimeMarginMs": args.response_time_margin_ms,
                     "MinRequests": args.min_requests,
                     "InsufficientTraffic": args.insufficient_traffic,
                     "BakeMinutes": args.bake_minutes,

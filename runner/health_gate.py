@@ -77,6 +77,16 @@ class HealthCheck(NamedTuple):
     seconds: float
     last: Optional[Probe]
     canceled: bool = False
+    expected_version: Optional[str] = None
+
+    def problem(self) -> str:
+        """What was wrong at the end: a version other than the expected one is not called
+        "not healthy" when it answered 200."""
+        last, expected = self.last, self.expected_version
+        if last is not None and last.ok and expected is not None and last.version != expected:
+            served = f"version {last.version}" if last.version else "no version it reports"
+            return f"serves {served}, not the expected {expected}"
+        return "was not healthy"
 
     def last_answer(self) -> str:
         probe = self.last
@@ -131,13 +141,14 @@ def wait_until_healthy(
         if answer != shown:
             log.info(f"  {now - started:5.1f} s  {answer}")
             shown = answer
+        expected = rules.expected_version
         if in_a_row >= rules.healthy_after:
-            return HealthCheck(label, url, True, probes, now - started, last)
+            return HealthCheck(label, url, True, probes, now - started, last, False, expected)
         if cancellation.requested.is_set():
-            return HealthCheck(label, url, False, probes, now - started, last, canceled=True)
+            return HealthCheck(label, url, False, probes, now - started, last, True, expected)
         next_at = sent_at + PROBE_INTERVAL_SECONDS
         if next_at >= deadline:
-            return HealthCheck(label, url, False, probes, now - started, last)
+            return HealthCheck(label, url, False, probes, now - started, last, False, expected)
         cancellation.sleep(next_at - now)
 
 

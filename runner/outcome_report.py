@@ -121,27 +121,39 @@ def summary_lines(result: AppReport) -> list[str]:
 
 
 def canary_lines(result: AppReport) -> list[str]:
-    """Each canary step's numbers, and its 5xx rate as a bar (full bar: the highest rate)."""
-    if not result.canary:
+    """Each canary step's and the bake's evidence, watched side against its baseline."""
+    spans = [
+        (f"{step.percent} % to `{step.slot_name}`", step.verdict, step.span)
+        for step in result.canary
+    ]
+    if result.bake is not None:
+        spans.append(("bake: `production`", result.bake.verdict, result.bake))
+    if not spans:
         return []
     lines = [
-        "| Canary step | Requests | 5xx | Probes failed | Verdict | 5xx rate |",
-        "|---|---|---|---|---|---|",
+        "| Watched | User requests | 5xx | Probes failed | Response time | Baseline | Verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
-    top = max([1.0, *(s.slot.error_percent for s in result.canary)])
-    for step in result.canary:
-        rate = step.slot.error_percent
-        bar = "█" * round(20 * rate / top) or "▏"
+    for name, verdict, span in spans:
+        watched, baseline = span.watched, span.baseline
         # No published minute (a step cut short, say): its counts are unknown, not zero.
-        requests, errors = (
-            (str(step.slot.requests), str(step.slot.errors)) if step.slot.minutes else ("—", "—")
+        requests, rate = (
+            (str(watched.user_requests), f"{watched.user_error_percent:.1f} %")
+            if watched.metrics.minutes
+            else ("—", "—")
         )
+        base_rate = f"{baseline.user_error_percent:.1f} %" if baseline.metrics.minutes else "— %"
         lines.append(
-            f"| {step.percent} % to `{step.slot_name}` | {requests} | {errors} | "
-            f"{step.probe_errors} of {step.probes} | {step.verdict} | "
-            f"`{bar}` {rate:.1f} % (production {step.production.error_percent:.1f} %) |"
+            f"| {name} | {requests} | {rate} | {watched.probe_errors} of {watched.probes} | "
+            f"{_ms(watched.response_ms)} | {baseline.label}: 5xx {base_rate}, "
+            f"{baseline.probe_errors} of {baseline.probes} probes failed, "
+            f"{_ms(baseline.response_ms)} | {verdict} |"
         )
     return [*lines, ""]
+
+
+def _ms(milliseconds: Optional[float]) -> str:
+    return "—" if milliseconds is None else f"{milliseconds:.0f} ms"
 
 
 def _seconds(value: Optional[float]) -> str:

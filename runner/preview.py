@@ -89,8 +89,8 @@ def start_preview(
             f"'{target.slot}'. Complete Swap swaps it in; Cancel Swap puts its own settings back.",
             checks=checks,
         )
-    failed = f"'{source.slot}' failed the health gate with the settings of '{target.slot}' "
-    failed += f"({check.details()})."
+    failed = f"'{source.slot}' failed the health gate with the settings of '{target.slot}': it "
+    failed += f"{check.problem()} ({check.details()})."
     if check.canceled:
         failed = f"Canceled ({cancellation.signal_name}) during the health gate of '{source.slot}'."
     if not plan.request.checks.rollback_on_failure:

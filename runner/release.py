@@ -24,6 +24,7 @@ from runner.web_apps import SettingDifference, WebApps
 
 if TYPE_CHECKING:
     from runner.canary import CanaryStep
+    from runner.traffic_watch import SpanResult
 
 
 def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:
@@ -66,7 +67,17 @@ class _Release:
         self.swap: Optional[SwapResult] = None
         self.before: tuple[SlotVersion, ...] = ()
         self.canary: tuple[CanaryStep, ...] = ()
+        self.baked: Optional[SpanResult] = None
         self.swapped_at = datetime.now(timezone.utc)
+
+    @property
+    def false_alarm_budget(self) -> float:
+        """Each verdict's share of the release's: the canary's and the bake's add up to it."""
+        from runner.traffic_verdict import FALSE_ALARM_RATE
+
+        request = self.plan.request
+        verdicts = (request.canary is not None) + (request.bake is not None)
+        return FALSE_ALARM_RATE / max(1, verdicts)
 
     @property
     def target(self) -> str:
@@ -94,7 +105,8 @@ class _Release:
             return self.finish(
                 Outcome.NOT_STARTED,
                 f"The health gate stopped the swap: '{self.plan.source.ref.slot}' "
-                f"({self.checks[-1].url}) was not healthy ({self.checks[-1].details()}). "
+                f"({self.checks[-1].url}) {self.checks[-1].problem()} "
+                f"({self.checks[-1].details()}). "
                 "No swap was sent.",
             )
         if canary is not None:
@@ -107,6 +119,7 @@ class _Release:
                 self.log,
                 self.cancellation,
                 self.rules.path or "/",
+                self.false_alarm_budget,
             )
             self.canary = result.steps
             if not result.passed:
@@ -189,7 +202,9 @@ class _Release:
                 self.cancellation,
                 self.rules.path or "/",
                 self.swapped_at,
+                self.false_alarm_budget,
             )
+        self.baked = result.span
         if result.canceled:
             return self.finish(
                 Outcome.UNVERIFIED,
@@ -208,7 +223,7 @@ class _Release:
 
     def roll_back(self, why: str, check: Optional[HealthCheck]) -> AppReport:
         """Production failed its verification (`check`) or degraded during the bake."""
-        failed = f"{why}." if check is None else f"{why} ({check.details()})."
+        failed = f"{why}." if check is None else f"{why}: it {check.problem()} ({check.details()})."
         if check is not None and check.canceled:
             swapped = self.swap.message if self.swap else ""
             return self.finish(
@@ -286,4 +301,5 @@ class _Release:
             swap_seconds=swap.seconds if swap else None,
             rollback_seconds=rollback_seconds,
             canary=self.canary,
+            bake=self.baked,
         )

@@ -182,7 +182,7 @@ class _ReleaseSet:
             app.end(
                 Outcome.NOT_STARTED,
                 f"The health gate stopped the swap: '{app.plan.source.ref.slot}' ({check.url}) "
-                f"was not healthy ({check.details()}). No swap was sent to any app.",
+                f"{check.problem()} ({check.details()}). No swap was sent to any app.",
             )
         self.why = f"the health gate of {names} failed"
         return False
@@ -229,7 +229,10 @@ class _ReleaseSet:
         swapped = [app for app in self.apps if app.swapped]
         for app in failed:
             check = app.checks[-1]
-            app.message = f"'{app.target}' failed verification after the swap ({check.details()})."
+            app.message = (
+                f"'{app.target}' failed verification after the swap: it {check.problem()} "
+                f"({check.details()})."
+            )
         if not self.plan_rollback:
             for app in swapped:
                 assert app.swap is not None

@@ -41,24 +41,32 @@ class InsufficientTraffic(Enum):
     CONTINUE = "continue"
 
 
+class Tolerance(NamedTuple):
+    """How much worse than its baseline watched traffic may be (a canary step, the bake), and
+    how much evidence a step needs to pass."""
+
+    max_error_rate_percent: float = 1.0  # points above the baseline's 5xx rate
+    max_response_time_ratio: float = 2.0  # times the baseline's response time; 0: not judged
+    response_time_margin_ms: float = 50.0  # and slower by more than this
+    min_requests: int = 100  # user requests and probes on the watched side
+
+
 class CanarySteps(NamedTuple):
     """Shares of production's traffic routed to the source slot before the swap, step by step."""
 
     percentages: tuple[int, ...]
     step_seconds: float
-    max_error_rate_percent: float = 1.0
-    min_requests: int = 100
+    tolerance: Tolerance = Tolerance()
     insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
 
 
 class Bake(NamedTuple):
-    """Production watched for `seconds` after a verified swap; swapped back when its 5xx rate
-    goes over the limit and over the old version's, or (`InsufficientTraffic.FAIL`) when fewer
-    than `min_requests` user requests came to judge it by."""
+    """Production watched for `seconds` after a verified swap; swapped back when it is shown
+    worse than the old version by more than the tolerance, or (`InsufficientTraffic.FAIL`)
+    when too little evidence came to judge it by."""
 
     seconds: float
-    max_error_rate_percent: float = 1.0
-    min_requests: int = 100
+    tolerance: Tolerance = Tolerance()
     insufficient_traffic: InsufficientTraffic = InsufficientTraffic.FAIL
 
 

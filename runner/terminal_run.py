@@ -56,6 +56,8 @@ CANARY_OPTIONS = {
     "TrafficSteps": "--traffic-steps",
     "TrafficStepMinutes": "--step-minutes",
     "MaxErrorRatePercent": "--max-error-rate",
+    "MaxResponseTimeRatio": "--max-response-time-ratio",
+    "ResponseTimeMarginMs": "--response-time-margin-ms",
     "MinRequests": "--min-requests",
     "InsufficientTraffic": "--insufficient-traffic",
     "BakeMinutes": "--bake-minutes",

@@ -134,6 +134,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, help="seed of the routing rules' choices, for repeatable runs"
     )
     parser.add_argument(
+        "--token-lifetime-seconds",
+        type=int,
+        default=3600,
+        help="how long the access tokens Entra issues last (3600)",
+    )
+    parser.add_argument(
+        "--base-error-percent",
+        type=_percent,
+        default=0.0,
+        help="every version (seeded or deployed without --error-percent) fails this share of "
+        "its requests at random, as real apps do (0)",
+    )
+    parser.add_argument(
         "--arm-latency",
         type=_non_negative_float,
         default=0.0,
@@ -162,6 +175,19 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative_float,
         default=0.0,
         help="the site answers 503 for this long after the deployment or a restart of its slot (0)",
+    )
+    parser.add_argument(
+        "--slower-ms",
+        type=_non_negative_float,
+        default=0.0,
+        help="every answer of this version takes this many milliseconds longer (0)",
+    )
+    parser.add_argument(
+        "--error-percent",
+        type=_percent,
+        default=None,
+        help="this version fails this share of its requests at random (default: the emulator's "
+        "--base-error-percent)",
     )
 
 
@@ -201,6 +227,8 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         metrics_delay_minutes=args.metrics_delay_minutes,
         seed=args.seed,
         arm_latency=args.arm_latency,
+        token_lifetime_seconds=args.token_lifetime_seconds,
+        base_error_percent=args.base_error_percent,
     )
 
 
@@ -228,6 +256,8 @@ def run_deploy(args: argparse.Namespace) -> int:
             args.health,
             args.resource_group,
             args.warmup_seconds,
+            args.slower_ms,
+            args.error_percent,
         )
     except DeployFailed as error:
         print(f"swap-slots emulator-deploy: {error}", file=sys.stderr)
@@ -266,6 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_serve_arguments(parser)
     return run_serve(parser.parse_args(argv))
+
+
+def _percent(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
+    return value
 
 
 def _non_negative_float(text: str) -> float:

@@ -62,6 +62,16 @@ class Control:
         warmup = body.get("warmup_seconds", 0)
         if not isinstance(warmup, (int, float)) or isinstance(warmup, bool) or warmup < 0:
             raise _bad("warmup_seconds must be a number >= 0")
+        slower = body.get("slower_ms", 0)
+        if not isinstance(slower, (int, float)) or isinstance(slower, bool) or slower < 0:
+            raise _bad("slower_ms must be a number >= 0")
+        error_percent = body.get("error_percent")
+        if error_percent is not None and (
+            not isinstance(error_percent, (int, float))
+            or isinstance(error_percent, bool)
+            or not 0 <= error_percent <= 100
+        ):
+            raise _bad("error_percent must be a number from 0 to 100")
         resource_group = body.get("resource_group")
         app = self._platform.deploy(
             resource_group if isinstance(resource_group, str) else None,
@@ -70,6 +80,8 @@ class Control:
             body["version"],
             health,
             float(warmup),
+            float(slower),
+            None if error_percent is None else float(error_percent),
         )
         slot = app.slot(body["slot"])
         assert slot is not None

@@ -22,9 +22,14 @@ def deploy_version(
     health: str,
     resource_group: str | None = None,
     warmup_seconds: float = 0.0,
+    slower_ms: float = 0.0,
+    error_percent: float | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"app": app, "slot": slot, "version": version, "health": health}
     body["warmup_seconds"] = warmup_seconds
+    body["slower_ms"] = slower_ms
+    if error_percent is not None:
+        body["error_percent"] = error_percent
     if resource_group:
         body["resource_group"] = resource_group
     request = urllib.request.Request(

@@ -87,10 +87,16 @@ class Emulator:
         health: str = "healthy",
         resource_group: Optional[str] = None,
         warmup_seconds: float = 0.0,
+        slower_ms: float = 0.0,
+        error_percent: Optional[float] = None,
     ) -> None:
         body: dict[str, Any] = {"app": app, "slot": slot, "version": version, "health": health}
         if warmup_seconds:
             body["warmup_seconds"] = warmup_seconds
+        if slower_ms:
+            body["slower_ms"] = slower_ms
+        if error_percent is not None:
+            body["error_percent"] = error_percent
         if resource_group:
             body["resource_group"] = resource_group
         self.control("POST", "deploy", body)

@@ -56,19 +56,28 @@ class Emulator:
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)
         self.platform = AppService(
-            settings.apps, settings.state_file, clock, settings.health_check_path
+            settings.apps,
+            settings.state_file,
+            clock,
+            settings.health_check_path,
+            settings.base_error_percent,
         )
         self._clock = clock
         self.metrics = SiteMetrics(
             MetricsTime(settings.metrics_minute_seconds, settings.metrics_delay_minutes), clock
         )
         self._slot_sites = SlotSites(
-            self.platform, self.metrics, TrafficSplit(settings.seed), clock
+            self.platform, self.metrics, TrafficSplit(settings.seed), clock, settings.seed
         )
         self.main = HttpsServer(settings.port, context, self._answer, self.log, "main")
         self.url = f"https://127.0.0.1:{self.main.port}/"
         entra = Entra(
-            self.url, self.pki, settings.client_secret, clock, settings.client_secret_expired
+            self.url,
+            self.pki,
+            settings.client_secret,
+            clock,
+            settings.client_secret_expired,
+            settings.token_lifetime_seconds,
         )
         arm = Arm(self.url, self.platform, entra, self.faults, clock, f"127.0.0.1:{self.main.port}")
         publishing = PublishingRoutes(arm)

@@ -86,3 +86,5 @@ class EmulatorSettings:
     metrics_delay_minutes: float = 1.0  # how long after its end a minute's metrics appear
     seed: int | None = None  # of the routing rules' dice; None: a different run each time
     arm_latency: float = 0.0  # seconds each management API answer waits: a round trip to Azure
+    token_lifetime_seconds: int = 3600  # of the access tokens Entra issues
+    base_error_percent: float = 0.0  # the share of requests every version fails at random

@@ -55,8 +55,10 @@ class AppService:
         state_file: Path | None,
         clock: Callable[[], float],
         health_check_path: str | None = None,
+        base_error_percent: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
+        self.base_error_percent = base_error_percent
         self._clock = clock
         self._state_file = state_file
         self._apps: dict[tuple[str, str], App] = {}
@@ -65,7 +67,7 @@ class AppService:
             self._load(state_file)
         else:
             for seed in seeds:
-                app = seeded_app(seed, health_check_path)
+                app = seeded_app(seed, health_check_path, base_error_percent)
                 self._apps[app.key] = app
 
     # -- reading ---------------------------------------------------------------------------
@@ -160,6 +162,8 @@ class AppService:
         version: str,
         health: str,
         warmup_seconds: float = 0.0,
+        slower_ms: float = 0.0,
+        error_percent: float | None = None,
     ) -> App:
         try:
             parse_health(health)
@@ -172,7 +176,15 @@ class AppService:
                 raise errors.not_found(
                     "Microsoft.Web/sites/slots", f"{app.name}/{slot_name}", app.resource_group
                 )
-            slot.deployment = Deployment(version, health, warmup_seconds, self._clock())
+            errors_share = self.base_error_percent if error_percent is None else error_percent
+            slot.deployment = Deployment(
+                version,
+                health,
+                warmup_seconds,
+                self._clock(),
+                slower_ms=slower_ms,
+                error_percent=errors_share,
+            )
             self._changed()
             return app
 

@@ -22,6 +22,8 @@ class Deployment:
     warmup_seconds: float = 0.0
     started_at: float = 0.0  # the last (re)start of the app on its slot, Unix time
     served: int = 0  # requests its site answered (a flaky version fails a share of them)
+    slower_ms: float = 0.0  # every answer takes this much longer
+    error_percent: float = 0.0  # the share of requests it fails at random
 
 
 @dataclass
@@ -91,14 +93,16 @@ class Operation:
         return (self.resource_group.lower(), self.app.lower())
 
 
-def seeded_app(seed: AppSeed, health_check_path: str | None = None) -> App:
+def seeded_app(
+    seed: AppSeed, health_check_path: str | None = None, error_percent: float = 0.0
+) -> App:
     """A fresh app: every slot runs v1, with one sticky setting and one sticky connection string
     so that swaps and slot differences have something to show."""
     slots: dict[str, Slot] = {}
     for slot_name in seed.slots:
         slots[slot_name.lower()] = Slot(
             name=slot_name,
-            deployment=Deployment("v1"),
+            deployment=Deployment("v1", error_percent=error_percent),
             app_settings={"SLOT_NAME": slot_name, "GREETING": f"Hello from {seed.name}"},
             connection_strings={
                 "Database": {

@@ -38,8 +38,10 @@ class Entra:
         client_secret: str,
         clock: Callable[[], float],
         client_secret_expired: bool = False,
+        token_lifetime: int = tokens.ACCESS_TOKEN_LIFETIME,
     ) -> None:
         self._client_secret_expired = client_secret_expired
+        self.token_lifetime = token_lifetime
         self.url = url  # ends with "/"
         self._pki = pki
         self._client_secret = client_secret
@@ -71,7 +73,7 @@ class Entra:
             "iss": f"https://sts.windows.net/{TENANT_ID}/",
             "iat": now,
             "nbf": now,
-            "exp": now + tokens.ACCESS_TOKEN_LIFETIME,
+            "exp": now + self.token_lifetime,
             "appid": app_id,
             "appidacr": method,  # "1" secret, "2" certificate or federated assertion
             "idp": f"https://sts.windows.net/{TENANT_ID}/",
@@ -177,7 +179,7 @@ class Entra:
         audience = scopes[0][: -len("/.default")]
         method = self._authenticate_client(request, form, endpoint)
         token = self.issue(audience, CLIENT_ID, SERVICE_PRINCIPAL_OBJECT_ID, method)
-        lifetime = tokens.ACCESS_TOKEN_LIFETIME
+        lifetime = self.token_lifetime
         return Response.json(
             200,
             {
@@ -201,7 +203,7 @@ class Entra:
             )
         method = self._authenticate_client(request, form, endpoint)
         token = self.issue(resource, CLIENT_ID, SERVICE_PRINCIPAL_OBJECT_ID, method)
-        now, lifetime = int(self._clock()), tokens.ACCESS_TOKEN_LIFETIME
+        now, lifetime = int(self._clock()), self.token_lifetime
         # The v1 endpoint answers numbers as strings.
         return Response.json(
             200,

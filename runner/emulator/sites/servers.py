@@ -8,11 +8,13 @@ slot's metrics. A slot's own port is never routed.
 
 from __future__ import annotations
 
+import random
 import ssl
+import threading
 import time
 from typing import Callable
 
-from runner.emulator.appservice.health import judge
+from runner.emulator.appservice.health import Verdict, judge
 from runner.emulator.appservice.platform import AppService
 from runner.emulator.appservice.records import App, Slot, is_production
 from runner.emulator.monitor.recorder import SiteMetrics
@@ -36,8 +38,11 @@ class SlotSites:
         metrics: SiteMetrics,
         split: TrafficSplit,
         clock: Callable[[], float],
+        seed: int | None = None,
     ) -> None:
         self.platform = platform
+        self._dice = random.Random(seed)
+        self._dice_lock = threading.Lock()
         self.metrics = metrics
         self.split = split
         self.clock = clock
@@ -77,6 +82,10 @@ class SlotSites:
 
         return answer
 
+    def _fails_at_random(self, percent: float) -> bool:
+        with self._dice_lock:
+            return self._dice.uniform(0, 100) < percent
+
     def _serve(self, app: App, slot_name: str, request: Request) -> Response:
         view = self.platform.serve(app.key, slot_name)
         deployment = view.deployment
@@ -91,6 +100,16 @@ class SlotSites:
         if deployment.health == "broken":
             # Azure's front end answers for a worker that never started.
             return Response(503, _NOT_STARTED, {"Content-Type": "text/html"})
+        if verdict.running and deployment.slower_ms:
+            time.sleep(deployment.slower_ms / 1000.0)  # this handler's thread only
+        if (
+            verdict.status == 200
+            and deployment.error_percent
+            and self._fails_at_random(deployment.error_percent)
+        ):
+            verdict = Verdict(
+                500, True, f"A random failure ({deployment.error_percent:g} % of requests fail)."
+            )
         headers = {"X-App-Version": deployment.version} if verdict.running else {}
         if not verdict.running or _is_health_check(request.path, view.health_check_path):
             # Health probes (and a front end waiting for a starting app) get a short answer.
