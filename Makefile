@@ -33,6 +33,8 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.swap_latency
 	$(PY) -m benchmarks.safe_swap
 	$(PY) -m benchmarks.canary
+	$(PY) -m benchmarks.canary_judge
+	$(PY) -m benchmarks.canary_end_to_end
 
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.pipeline_templates.rehearsal

@@ -71,10 +71,12 @@ class ProbeTally:
     def since(self, moment: datetime) -> list[ProbeRecord]:
         return [record for record in self.records if record.sent >= moment]
 
-    def within(self, counts: Counts, start: datetime) -> tuple[int, int]:
+    def within(self, counts: Counts) -> tuple[int, int]:
         """The probes (and failed ones) in the published minutes: Azure counts them too."""
-        until = counts.published_until
-        inside = [r for r in self.records if r.sent >= start and (until is None or r.sent < until)]
+        if not counts.points:
+            return 0, 0
+        first, until = counts.points[0].start, counts.published_until
+        inside = [r for r in self.records if first <= r.sent and (until is None or r.sent < until)]
         return len(inside), sum(r.failed for r in inside)
 
 
@@ -133,11 +135,9 @@ class Side(NamedTuple):
         return f"{self.label}: {self.errors_text()}; response time {self.times_text()}"
 
 
-def side_of(
-    label: str, metrics: Counts, metrics_start: datetime, probes: ProbeTally, counted: bool
-) -> Side:
+def side_of(label: str, metrics: Counts, probes: ProbeTally, counted: bool) -> Side:
     """A side's evidence; `counted`: its probes reach the metrics read (they are taken out)."""
-    in_metrics, failed_in_metrics = probes.within(metrics, metrics_start) if counted else (0, 0)
+    in_metrics, failed_in_metrics = probes.within(metrics) if counted else (0, 0)
     return Side(
         label,
         metrics,

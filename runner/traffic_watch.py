@@ -32,7 +32,10 @@ from runner.traffic_verdict import (
 
 LOOK_EVERY_SECONDS = 10.0
 FEWEST_LOOKS, MOST_LOOKS = 5, 30
-PROBES_PER_SPAN = 300  # one a second in a 5-minute step; never more than 10 a second
+# Two a second a side in steps of 5 minutes or more (probes are half the evidence for small
+# apps: one a second detected a 5-point regression at 2 % in 92 % of simulated releases, two in
+# 99 %, benchmarks/canary_judge.py); shorter steps probe faster, never over 5 a second a side.
+PROBES_PER_SPAN = 600
 PROBE_TIMEOUT_SECONDS = 5.0
 
 
@@ -42,7 +45,7 @@ def planned_looks(seconds: float) -> int:
 
 
 def probe_interval(seconds: float) -> float:
-    return min(1.0, max(0.1, seconds / PROBES_PER_SPAN))
+    return min(0.5, max(0.2, seconds / PROBES_PER_SPAN))
 
 
 class Target(NamedTuple):
@@ -168,8 +171,7 @@ class TrafficWatch:
         )
 
     def _side(self, target: Target, counts: Counts, tally: ProbeTally) -> Side:
-        start = target.window[0] if target.window else self.started_at
-        return side_of(target.label, counts, start, tally, target.probes_in_metrics)
+        return side_of(target.label, counts, tally, target.probes_in_metrics)
 
     def result(
         self, verdict: str, judgement: Optional[Judgement], started_at: datetime, planned: float

@@ -17,6 +17,8 @@ path). docs/extension.md ("How a canary step is judged") says why these and what
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Optional
@@ -113,24 +115,17 @@ MIN_TIMES = 5  # fewer timings on a side than this: no latency verdict from them
 
 def _rank_z(first: list[float], second: list[float]) -> float:
     """Mann-Whitney z (with ties and continuity corrected) of "first tends to be larger"."""
-    pooled = sorted([(value, 0) for value in first] + [(value, 1) for value in second])
-    total = len(pooled)
-    rank_sum = 0.0
-    ties = 0.0
-    start = 0
-    while start < total:
-        end = start
-        while end + 1 < total and pooled[end + 1][0] == pooled[start][0]:
-            end += 1
-        mid_rank = (start + end) / 2.0 + 1.0
-        size = end - start + 1
-        ties += size**3 - size
-        rank_sum += mid_rank * sum(1 for i in range(start, end + 1) if pooled[i][1] == 0)
-        start = end + 1
+    ordered = sorted(second)
+    u = 0.0
+    for value in first:
+        below = bisect_left(ordered, value)
+        u += below + 0.5 * (bisect_right(ordered, value, below) - below)
     n1, n2 = len(first), len(second)
-    u = rank_sum - n1 * (n1 + 1) / 2.0
+    total = n1 + n2
+    ties = sum(size**3 - size for size in Counter(first + second).values() if size > 1)
     variance = n1 * n2 / 12.0 * ((total + 1) - ties / (total * (total - 1)))
-    return _bounded(u - n1 * n2 / 2.0 - math.copysign(0.5, u - n1 * n2 / 2.0), variance)
+    centred = u - n1 * n2 / 2.0
+    return _bounded(centred - math.copysign(0.5, centred) if centred else 0.0, variance)
 
 
 def minutes_slower_z(

@@ -49,6 +49,14 @@ def rules(emulator: Emulator) -> list[dict[str, Any]]:
     return list((config["production"].get("experiments") or {}).get("rampUpRules") or [])
 
 
+def summary_rows(tmp_path: Path) -> dict[str, list[str]]:
+    """The summary's evidence rows (a canary step's, the bake's), by their Watched cell: each
+    row's cells."""
+    summary = "".join(p.read_text() for p in tmp_path.rglob("swap-slots-*.md"))
+    cells = [[c.strip() for c in row.strip("|").split(" | ")] for row in summary.splitlines()]
+    return {row[0]: row for row in cells if len(row) == 7 and row[0].endswith("`")}
+
+
 def run(emulator: Emulator, tmp_path: Path, **inputs: str) -> AgentLog:
     return run_task(agent_environment(emulator.info, {**CANARY, **inputs}, tmp_path), tmp_path)
 
@@ -63,14 +71,17 @@ def test_a_good_version_passes_10_then_50_percent_and_is_swapped_in(
 
     assert log.result == "Succeeded", log.text
     assert log.outputs["SwapOutcome"] == "Swapped"
-    assert "Bake passed: production 5xx 0.0 % of" in log.stdout
-    assert "Step at 10 %: 5xx 0.0 % of" in log.stdout and ": passed" in log.stdout
-    assert "Step at 50 %" in log.stdout
+    assert "Step at 10 %: passed: 'staging': 5xx 0.0 % of" in log.stdout
+    assert "Step at 50 %: passed: 'staging': 5xx 0.0 % of" in log.stdout
+    assert "the slot was not shown worse than production" in log.stdout
     assert "Canary passed at 10 %, 50 %." in log.stdout
+    assert "Bake passed: production: 5xx 0.0 % of" in log.stdout
+    assert "the old version: 5xx 0.0 % of" in log.stdout
     assert rules(emulator) == []
     assert emulator.serving(APP, "production") == "v2"
-    summary = "".join(p.read_text() for p in tmp_path.rglob("swap-slots-*.md"))
-    assert "| 10 % to `staging` |" in summary and "| 50 % to `staging` |" in summary
+    rows = summary_rows(tmp_path)
+    assert list(rows) == ["10 % to `staging`", "50 % to `staging`", "bake: `production`"], rows
+    assert all(row[-1] == "passed" for row in rows.values()), rows
 
 
 def test_a_version_failing_20_percent_passes_the_gate_and_is_stopped_at_10_percent(
@@ -85,8 +96,10 @@ def test_a_version_failing_20_percent_passes_the_gate_and_is_stopped_at_10_perce
     assert log.outputs["SwapOutcome"] == "CanaryFailed"
     assert "Health gate passed" in log.stdout
     message = log.errors[-1]
-    assert "The canary stopped the swap: the step failed: 5xx" in message
-    assert "on staging vs 0.0 % on production at 10 %" in message
+    assert "The canary stopped the swap: the step at 10 % failed (" in message, message
+    assert "5xx on 'staging' more than 1 point above production's (confidence" in message
+    assert "production 5xx 0.0 % of" in message
+    assert "Step at 10 %: failed after" in log.warnings[-1]
     assert "Routing rule removed" in log.stdout
     assert "Step at 50 %" not in log.stdout
     assert rules(emulator) == []
@@ -231,12 +244,13 @@ def test_a_signal_during_a_step_removes_the_rule_and_the_summary_keeps_the_steps
     assert "Routing rule removed" in log.stdout
     assert rules(emulator) == []
     assert emulator.serving(APP, "production") == "v1" and emulator.operations() == []
-    summary = "".join(p.read_text() for p in tmp_path.rglob("swap-slots-*.md"))
-    rows = {row.split(" |")[0]: row for row in summary.splitlines() if "% to `staging`" in row}
-    assert set(rows) == {"| 10 % to `staging`", "| 50 % to `staging`"}, summary
-    watched = rows["| 10 % to `staging`"].split(" | ")
-    assert int(watched[1]) > 0 and watched[4] == "passed", summary  # requests, verdict
-    assert " | canceled | " in rows["| 50 % to `staging`"], summary
+    rows = summary_rows(tmp_path)
+    assert list(rows) == ["10 % to `staging`", "50 % to `staging`"], rows
+    first = rows["10 % to `staging`"]
+    # Watched | User requests | 5xx | Probes failed | Response time | Baseline | Verdict
+    assert int(first[1]) > 0 and first[2] == "0.0 %" and first[3].startswith("0 of "), first
+    assert first[5].startswith("production: 5xx 0.0 %") and first[6] == "passed", first
+    assert rows["50 % to `staging`"][-1] == "canceled", rows
 
 
 BAD_INPUTS = [
@@ -278,7 +292,9 @@ def test_a_version_that_degrades_production_during_the_bake_is_swapped_back(
     assert log.outputs["SwapOutcome"] == "RolledBack", log.text
     assert "Canary passed at 10 %." in log.stdout
     message = log.errors[-1]
-    assert "'production' degraded during the bake (production 5xx" in message
+    assert "'production' degraded during the bake (5xx on production more than 1 point" in message
+    assert "above the old version's (confidence" in message
+    assert "Production degraded during the bake: 5xx on production" in log.stdout
     assert "The previous version is live again" in message
     assert emulator.serving(APP, "production") == "v1"
     assert [op["outcome"] for op in emulator.operations()] == ["Succeeded", "Succeeded"]

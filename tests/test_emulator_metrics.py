@@ -1,7 +1,8 @@
 """Scenarios: Azure Monitor metrics of the emulated sites and slots, read with the unmodified
 azure-mgmt-monitor and azure-identity: per-slot, per-minute Requests and Http5xx (routed traffic
 counted on the slot), response times, the publishing delay, Azure's 400 for an unknown metric,
-and a flaky version that passes a single probe but fails a share of its requests.
+a flaky version that passes a single probe but fails a share of its requests, and a slower
+version's response times.
 
 One metrics minute lasts 0.5 s here (`--metrics-minute-seconds`), published two such minutes
 after it ends (`--metrics-delay-minutes`), so these tests take seconds."""
@@ -23,7 +24,7 @@ from azure.mgmt.monitor.models import Response as MetricsResponse
 from tests.emulator_process import Emulator, emulator_for_sdk, monitor_client
 
 GROUP = "rg-swap-demo"
-APPS = ["web-canary", "web-late", "web-flaky"]
+APPS = ["web-canary", "web-late", "web-flaky", "web-slow"]
 MINUTE = 0.5
 DELAY_MINUTES = 2
 SUBSCRIPTION = "30000000-0000-4000-8000-000000000003"
@@ -275,3 +276,37 @@ def test_a_timespan_with_offsets_or_a_duration_and_coarser_grains(
     assert totals(full) == {"Requests": 4}
     assert len(points_of(full.value[0])) == 1
     assert full.timespan.endswith("Z")
+
+
+def test_response_times_per_minute_show_a_slower_version(
+    emulator: Emulator, monitor: MonitorManagementClient
+) -> None:
+    app, slower_ms = "web-slow", 150
+    emulator.deploy(app, "staging", "v2", slower_ms=slower_ms)
+    start = time.time()
+    visit(emulator, app, 8, slot="staging")
+    visit(emulator, app, 8)  # production: the seeded v1, as fast as ever
+    until_published()
+    span = timespan(start - 1, time.time())
+
+    def minutes(slot: str, name: str) -> list[float]:
+        result = monitor.metrics.list(
+            resource_id(app, slot),
+            timespan=span,
+            interval="PT1M",
+            metricnames=name,
+            aggregation="Average",
+        )
+        [metric] = result.value
+        assert metric.name.value == name
+        return [p.average for p in points_of(metric) if p.average is not None]
+
+    for name in ("HttpResponseTime", "AverageResponseTime"):
+        slow, fast = minutes("staging", name), minutes("production", name)
+        # 8 answers of 150 ms and more span several half-second minutes: each one is slow.
+        assert len(slow) >= 2, slow
+        assert all(slower_ms / 1000 <= seconds < slower_ms / 1000 + 0.5 for seconds in slow), slow
+        assert fast and all(seconds < 0.05 for seconds in fast), fast
+    counters = emulator.counters(app)
+    assert counters["staging"]["average_response_time"] >= slower_ms / 1000
+    assert counters["production"]["average_response_time"] < 0.05

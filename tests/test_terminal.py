@@ -148,7 +148,9 @@ def test_route_sets_and_removes_a_slots_share_of_production_traffic(emulator: Em
 
 
 def test_a_canary_from_a_terminal_stops_a_flaky_version(emulator: Emulator) -> None:
-    emulator.deploy(APP, "staging", "v2", health="flaky:20")
+    # Failing half its requests: this emulator publishes no metrics minute within the canary's
+    # 5 s, so the task's own probes (a dozen a step) are the evidence, and they show it.
+    emulator.deploy(APP, "staging", "v2", health="flaky:50")
     emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 20})
 
     done = swap_slots(
@@ -161,6 +163,7 @@ def test_a_canary_from_a_terminal_stops_a_flaky_version(emulator: Emulator) -> N
     assert done.returncode == 1, done.stderr
     assert "Outcome: CanaryFailed" in done.stderr
     assert "The canary stopped the swap" in done.stderr
+    assert "5xx on 'staging' more than 1 point above production's" in done.stderr
     assert production_rules(emulator) == []
     assert emulator.serving(APP, "production") == "v1"
 
