@@ -162,7 +162,9 @@ class TrafficWatch:
                         "what was read before and on the probes."
                     )
                 self.metrics_unread = str(error)
-        return self.judge.look(*self.sides())
+        judgement = self.judge.look(*self.sides())
+        self.log.debug(f"Look {self.judge.done} of {self.judge.looks}: {judgement.evidence()}")
+        return judgement
 
     def sides(self) -> tuple[Side, Side]:
         return (
