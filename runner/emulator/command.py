@@ -141,6 +141,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long each management API (ARM) answer waits, as a round trip from an agent to "
         "Azure takes (0)",
     )
+    parser.add_argument(
+        "--warmup-timeout",
+        type=_non_negative_float,
+        default=450.0,
+        metavar="SECONDS",
+        help="how long a swap's warm-up waits for a starting app before the swap fails (450: "
+        "Azure's 5 tries of 90 s)",
+    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -201,6 +209,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         metrics_delay_minutes=args.metrics_delay_minutes,
         seed=args.seed,
         arm_latency=args.arm_latency,
+        warmup_timeout=args.warmup_timeout,
     )
 
 

@@ -86,3 +86,4 @@ class EmulatorSettings:
     metrics_delay_minutes: float = 1.0  # how long after its end a minute's metrics appear
     seed: int | None = None  # of the routing rules' dice; None: a different run each time
     arm_latency: float = 0.0  # seconds each management API answer waits: a round trip to Azure
+    warmup_timeout: float = 450.0  # how long a swap's warm-up waits for a starting app
