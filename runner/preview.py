@@ -66,8 +66,8 @@ def start_preview(
         return _report(
             plan,
             Outcome.NOT_STARTED,
-            f"Azure did not start the swap with preview: {error}. Nothing was changed. "
-            + explain(str(error), source, target),
+            f"Azure did not start the swap with preview: {error}. Nothing was changed."
+            + _explained(error, plan),
             failed=True,
         )
     log.info(f"'{source.slot}' now runs with the slot settings of '{target.slot}'.")
@@ -203,6 +203,11 @@ def _retrying(call: Callable[[], None], log: Log) -> None:
                 raise
             log.info(f"{error}; sending it again.")
             time.sleep(error.retry_after if error.retry_after is not None else 1.0)
+
+
+def _explained(error: AzureCallError, plan: SwapPlan) -> str:
+    why = explain(str(error), plan.source.ref, plan.target.ref)
+    return f" {why}" if why else ""
 
 
 def _report(

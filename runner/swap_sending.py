@@ -117,10 +117,8 @@ def send_swap(
             )
             continue
         if failure.status == 403:
-            why = explain(str(failure), source, target) or explain(
-                "AuthorizationFailed", source, target
-            )
-            raise UserError(f"{failure}. {why}")
+            why = explain(str(failure), source, target)
+            raise UserError(f"{failure}." + (f" {why}" if why else ""))
         raise SwapFailed(str(failure))
 
 

@@ -214,3 +214,16 @@ def test_the_extension_docs_list_every_failure_with_azures_code() -> None:
         if (match := re.match(r"\| `(\d{3})` `(\w+)`", row))
     }
     assert {(f.status, f.code) for f in FAILURES} <= listed, listed
+
+
+def test_a_swap_with_preview_azure_refuses_is_explained(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.add_fault("scope-locked", count=0, path="/applySlotConfig$")
+
+    log = run(emulator, tmp_path, Action="Start Swap With Preview")
+
+    assert log.outputs["SwapOutcome"] == "NotStarted", log.text
+    assert_explained(
+        log.errors[0],
+        "Azure did not start the swap with preview: applying the settings of 'production'",
+        "Remove the lock for the release",
+    )
