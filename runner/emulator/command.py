@@ -77,6 +77,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="Retry-After seconds on running swaps, or 'none' (1)",
     )
     parser.add_argument(
+        "--warmup-timeout",
+        type=_non_negative_float,
+        default=450.0,
+        metavar="SECONDS",
+        help="how long a swap's warm-up waits for a starting app before the swap fails (450: "
+        "Azure's 5 tries of 90 s)",
+    )
+    parser.add_argument(
         "--state-file", type=Path, help="JSON file: loaded if it exists, saved after each change"
     )
     parser.add_argument(
@@ -141,14 +149,6 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long each management API (ARM) answer waits, as a round trip from an agent to "
         "Azure takes (0)",
     )
-    parser.add_argument(
-        "--warmup-timeout",
-        type=_non_negative_float,
-        default=450.0,
-        metavar="SECONDS",
-        help="how long a swap's warm-up waits for a starting app before the swap fails (450: "
-        "Azure's 5 tries of 90 s)",
-    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +197,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         apps=apps,
         swap_seconds=args.swap_seconds,
         retry_after=args.retry_after,
+        warmup_timeout=args.warmup_timeout,
         state_file=args.state_file.resolve() if args.state_file else None,
         faults=tuple(args.faults),
         health_check_path=args.health_check_path,
@@ -209,7 +210,6 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         metrics_delay_minutes=args.metrics_delay_minutes,
         seed=args.seed,
         arm_latency=args.arm_latency,
-        warmup_timeout=args.warmup_timeout,
     )
 
 

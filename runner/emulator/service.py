@@ -58,11 +58,7 @@ class Emulator:
         self.log = RequestLog()
         self.faults = FaultBook(settings.faults)
         self.platform = AppService(
-            settings.apps,
-            settings.state_file,
-            clock,
-            settings.health_check_path,
-            settings.warmup_timeout,
+            settings.apps, settings.state_file, clock, settings.health_check_path
         )
         self._clock = clock
         self.metrics = SiteMetrics(
@@ -91,7 +87,12 @@ class Emulator:
         self._arm_routes = Router()
         arm.add_routes(self._arm_routes)
         SlotSwapRoutes(
-            arm, self.faults, settings.swap_seconds, settings.retry_after, clock
+            arm,
+            self.faults,
+            settings.swap_seconds,
+            settings.retry_after,
+            clock,
+            settings.warmup_timeout,
         ).add_routes(self._arm_routes)
         SiteConfigRoutes(arm).add_routes(self._arm_routes)
         LifecycleRoutes(arm).add_routes(self._arm_routes)

@@ -74,6 +74,7 @@ class EmulatorSettings:
     apps: tuple[AppSeed, ...] = DEFAULT_APPS
     swap_seconds: float = 3.0
     retry_after: int | None = 1
+    warmup_timeout: float = 450.0  # how long a swap's warm-up waits for a starting app
     state_file: Path | None = None
     faults: tuple[FaultSpec, ...] = ()
     health_check_path: str | None = None
@@ -86,4 +87,3 @@ class EmulatorSettings:
     metrics_delay_minutes: float = 1.0  # how long after its end a minute's metrics appear
     seed: int | None = None  # of the routing rules' dice; None: a different run each time
     arm_latency: float = 0.0  # seconds each management API answer waits: a round trip to Azure
-    warmup_timeout: float = 450.0  # how long a swap's warm-up waits for a starting app

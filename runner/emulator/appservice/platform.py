@@ -47,13 +47,12 @@ class SwapPlan(NamedTuple):
     duration: float
     failure: str | None = None  # "worker-process": the swap-fails fault
     preserve_vnet: bool | None = None  # as the client sent it; recorded for inspection
+    warmup_timeout: float = 450.0  # how long the warm-up waits for a starting source
 
 
 # The app settings that steer the warm-up of a swap's source, as App Service reads them.
 PING_PATH = "WEBSITE_SWAP_WARMUP_PING_PATH"
 PING_STATUSES = "WEBSITE_SWAP_WARMUP_PING_STATUSES"
-# How long the warm-up waits for a starting app: Azure tries 5 times, 90 s each.
-WARMUP_TIMEOUT_SECONDS = 450.0
 
 
 class AppService:
@@ -63,11 +62,9 @@ class AppService:
         state_file: Path | None,
         clock: Callable[[], float],
         health_check_path: str | None = None,
-        warmup_timeout: float = WARMUP_TIMEOUT_SECONDS,
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
-        self._warmup_timeout = warmup_timeout
         self._state_file = state_file
         self._apps: dict[tuple[str, str], App] = {}
         self._operations: list[Operation] = []
@@ -228,7 +225,7 @@ class AppService:
             # The platform pings the restarted source until it has started (or the warm-up
             # times out), then switches.
             started = source_slot.deployment
-            ready_at = min(started.started_at + started.warmup_seconds, now + self._warmup_timeout)
+            ready_at = min(started.started_at + started.warmup_seconds, now + plan.warmup_timeout)
             warm_at = max(now + plan.duration / 2, ready_at)
             operation = Operation(
                 id=str(uuid.uuid4()),
