@@ -142,6 +142,8 @@ def _warnings(source: SlotState, config: dict[str, Any], warm_up: Optional[WarmU
             "warm-up may be refused and the swap fail ('did not respond to http ping'). Allow "
             "them in the slot's access restrictions."
         )
+    if warm_up is not None:
+        found.extend(_malformed(ref.slot, warm_up))
     statuses = warm_up.statuses if warm_up is not None else frozenset()
     if source.https_only and statuses and not statuses & {301, 302, 307, 308}:
         assert warm_up is not None
@@ -151,6 +153,27 @@ def _warnings(source: SlotState, config: dict[str, Any], warm_up: Optional[WarmU
             "so its answer may be a redirect to HTTPS, which the statuses do not accept, and the "
             "swap would stop. Add 301 to them, or remove the setting and let the task's health "
             "gate (HealthCheckPath, over HTTPS) check the slot."
+        )
+    return found
+
+
+def _malformed(slot: str, warm_up: WarmUp) -> list[str]:
+    """Values App Service's documentation rules out: a path without its leading slash, statuses
+    that are not a comma-separated list of status codes."""
+    found = []
+    for name in (PING_PATH, WARMUP_PATH):
+        path = warm_up.value(name)
+        if path and not path.startswith("/"):
+            found.append(
+                f"{name} of '{slot}' is '{path}': App Service expects a path that begins with "
+                f"a slash, e.g. '/{path}'."
+            )
+    statuses = warm_up.value(PING_STATUSES)
+    parts = statuses.replace(" ", "").split(",")
+    if statuses and not all(part.isdigit() and len(part) == 3 for part in parts):
+        found.append(
+            f"{PING_STATUSES} of '{slot}' is '{statuses}': App Service expects HTTP status "
+            "codes separated by commas, e.g. '200,202'."
         )
     return found
 

@@ -149,11 +149,23 @@ WARNINGS = [
         {"WEBSITE_SWAP_WARMUP_PING_STATUSES": "200"},
         "is HTTPS only and WEBSITE_SWAP_WARMUP_PING_STATUSES is '200'",
     ),
+    (
+        {},
+        {"WEBSITE_SWAP_WARMUP_PING_PATH": "healthz"},
+        "WEBSITE_SWAP_WARMUP_PING_PATH of 'staging' is 'healthz': App Service expects a path",
+    ),
+    (
+        {},
+        {"WEBSITE_SWAP_WARMUP_PING_STATUSES": "200;301"},
+        "WEBSITE_SWAP_WARMUP_PING_STATUSES of 'staging' is '200;301': App Service expects HTTP",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("config", "settings", "expected"), WARNINGS, ids=["auto swap", "ip restrictions", "https"]
+    ("config", "settings", "expected"),
+    WARNINGS,
+    ids=["auto swap", "ip restrictions", "https", "ping path", "statuses"],
 )
 def test_what_may_fail_the_warm_up_is_warned_about_before_the_swap(
     emulator: Emulator,
