@@ -35,7 +35,7 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.canary
 
 rehearse: $(BIN)/.installed
-	$(PY) -m runner.pipeline_templates.rehearsal
+	$(PY) -m runner.rehearse
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

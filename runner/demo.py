@@ -19,7 +19,7 @@ from typing import Optional
 
 from runner.emulator.process import Emulator, start_emulator
 from runner.local_agent import agent_environment, parse_command, start_task
-from runner.pipeline_templates.rehearsal import rehearse
+from runner.rehearse import rehearse_on_emulator
 
 APP = "contoso-web"
 GROUP = "rg-swap-demo"
@@ -32,7 +32,7 @@ def run_demo() -> int:
     safe = safety_checks()
     say("Part 3: the deploy -> test -> swap stage template, played twice")
     with tempfile.TemporaryDirectory(prefix="swap-slots-rehearsal-") as temp:
-        rehearsed = rehearse(Path(temp), lambda text: print("  " + text, flush=True))
+        rehearsed = rehearse_on_emulator(Path(temp), lambda text: print("  " + text, flush=True))
     say("Part 4: a canary, with user traffic: 10 % then 50 % of production's traffic first")
     canaried = canary()
     ok = swapped and safe and rehearsed and canaried
