@@ -23,6 +23,7 @@ from runner.traffic_routing import clear_leftover_rule
 from runner.web_apps import SettingDifference, WebApps
 
 if TYPE_CHECKING:
+    from runner.bake import BakeResult
     from runner.canary import CanaryStep
 
 
@@ -66,6 +67,7 @@ class _Release:
         self.swap: Optional[SwapResult] = None
         self.before: tuple[SlotVersion, ...] = ()
         self.canary: tuple[CanaryStep, ...] = ()
+        self.baked: Optional[BakeResult] = None
         self.swapped_at = datetime.now(timezone.utc)
 
     @property
@@ -114,7 +116,8 @@ class _Release:
                 return self.finish(outcome, result.message)
             self.log.info(result.message)
         self.swapped_at = datetime.now(timezone.utc)
-        swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
+        with self.log.group(f"Swap: '{self.plan.source.ref.slot}' into '{self.target}'"):
+            swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
         probes = list(swap.before)
         if len(probes) == 2 and self.checks and self.checks[-1].last is not None:
@@ -190,6 +193,7 @@ class _Release:
                 self.rules.path or "/",
                 self.swapped_at,
             )
+        self.baked = result
         if result.canceled:
             return self.finish(
                 Outcome.UNVERIFIED,
@@ -286,4 +290,5 @@ class _Release:
             swap_seconds=swap.seconds if swap else None,
             rollback_seconds=rollback_seconds,
             canary=self.canary,
+            bake=self.baked,
         )
