@@ -135,7 +135,7 @@
     var t1 = ms(report.endedAt);
     if (t0 === null || t1 === null) return "";
     t1 = Math.max(t1, t0 + 1);
-    var W = 720, x0 = 110, width = W - x0 - 20, H = 118;
+    var W = 720, x0 = 110, width = W - x0 - 40, H = 118;
     var x = function (t) {
       return x0 + ((Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0)) * width;
     };
@@ -193,7 +193,7 @@
       var s = p.slot || "other";
       if (slots.indexOf(s) < 0) slots.push(s);
     });
-    var W = 720, x0 = 110, width = W - x0 - 20, row = 22, H = 20 + slots.length * row + 16;
+    var W = 720, x0 = 110, width = W - x0 - 40, row = 22, H = 20 + slots.length * row + 16;
     var svg =
       '<svg class="ss-chart ss-probes" role="img" viewBox="0 0 ' + W + " " + H + '" ' +
       'aria-label="Health probes of ' + esc(app.app) + '">';
@@ -444,7 +444,9 @@
         "Swaps"
       );
     }
-    html += '<p class="ss-message">' + esc(app.message) + "</p>";
+    if (app.message !== report.message) {
+      html += '<p class="ss-message">' + esc(app.message) + "</p>";
+    }
     return html + "</section>";
   }
 
