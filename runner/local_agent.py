@@ -21,12 +21,16 @@ from urllib.parse import quote
 
 import requests
 
-TASK_JSON = Path(__file__).resolve().parent.parent / "task.json"
+from runner.shipped import shipped_root
+
 SCHEMES = ("secret", "certificate", "oidc", "msi")
 
 
 def task_inputs() -> list[dict[str, Any]]:
-    inputs: list[dict[str, Any]] = json.loads(TASK_JSON.read_text(encoding="utf-8"))["inputs"]
+    root = shipped_root()
+    assert root is not None, "task.json is in the checkout, or in the installed package"
+    manifest = (root / "task.json").read_text(encoding="utf-8")
+    inputs: list[dict[str, Any]] = json.loads(manifest)["inputs"]
     return inputs
 
 
