@@ -25,7 +25,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The browser tests need node_modules (npm ci) and Chromium (/usr/bin/chromium; .ci/run installs it).
+test: lint node_modules/.package-lock.json
 	$(PY) -m pytest -q -n 4 --dist worksteal
 
 bench: $(BIN)/.installed node_modules/.package-lock.json
