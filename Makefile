@@ -35,6 +35,12 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.safe_swap
 	$(PY) -m benchmarks.canary
 
+# The results tab's pictures in README.md and overview.md, taken by the browser test.
+.PHONY: pictures
+pictures: $(BIN)/.installed node_modules/.package-lock.json
+	$(PY) -m pytest -q tests/test_results_tab.py
+	cp build/screenshots/tab-*.jpg images/
+
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.rehearse
 

@@ -37,6 +37,10 @@ FIXTURE = ROOT / "tests" / "fixtures" / "reports" / "canary-and-bake.json"
 APP, OTHERS, GROUP = "contoso-web", ("web-eus", "web-sea"), "rg-swap-demo"
 CHECKS = {"HealthCheckPath": "/health", "HealthCheckTimeoutInMinutes": "0.05", "HealthyAfter": "1"}
 THEMES = ("light", "dark")
+PICTURES = {  # file, and the figure it shows (none: the first screenful)
+    ("canary-and-bake", "light"): ("tab-bake-light.jpg", "figure.ss-traffic >> nth=2"),
+    ("rolled-back", "dark"): ("tab-rolled-back-dark.jpg", ""),
+}
 PROJECT_ID = "50000000-0000-4000-8000-000000000005"  # the emulator's project
 
 pytestmark = pytest.mark.skipif(
@@ -148,6 +152,10 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
             for name, build in builds.items()
             for theme in THEMES
         ]
+        for scenario in scenarios:  # `make pictures` copies these to images/
+            picture = PICTURES.get((scenario["name"], scenario["theme"]))
+            if picture:
+                scenario.update(picture=str(SCREENSHOTS / picture[0]), pictureOf=picture[1])
         scenarios += [
             {
                 "name": "page-canary-and-bake",

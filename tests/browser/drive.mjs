@@ -89,6 +89,12 @@ try {
     const count = (selector) => frame.locator(selector).count();
     const screenshot = `${plan.screenshots}/${scenario.name}-${scenario.theme}.png`;
     await page.screenshot({ path: screenshot, fullPage: true });
+    if (scenario.picture) {
+      // The README's and the Marketplace page's pictures: one figure, or the first screenful.
+      const options = { path: scenario.picture, type: "jpeg", quality: 82 };
+      if (scenario.pictureOf) await frame.locator(scenario.pictureOf).screenshot(options);
+      else await page.screenshot(options);
+    }
     seen.push({
       name: scenario.name,
       theme: scenario.theme,
