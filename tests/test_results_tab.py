@@ -50,6 +50,39 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# A report with only what every version has, and one from a later version with fields unknown
+# here: both are drawn, the later one with a note.
+OTHER_VERSIONS = [
+    {
+        "kind": "swap-slots-report",
+        "version": 1,
+        "outcome": "NotStarted",
+        "message": "The health gate stopped the swap.",
+        "apps": [{"app": "old-web", "outcome": "NotStarted", "sourceSlot": "staging"}],
+    },
+    {
+        "kind": "swap-slots-report",
+        "version": 2,
+        "outcome": "Swapped",
+        "message": "Swapped.",
+        "startedAt": "2026-12-04T09:00:00.000Z",
+        "endedAt": "2026-12-04T09:00:09.000Z",
+        "timeline": [{"kind": "warm-up", "title": "Warm-up", "startedAt": None}],
+        "apps": [
+            {
+                "app": "new-web",
+                "outcome": "Swapped",
+                "targetSlot": "production",
+                "before": [{"slot": "production", "served": "v1", "version": "v1", "status": 200}],
+                "after": [{"slot": "production", "served": "v2", "version": "v2", "status": 200}],
+                "traffic": [{"kind": "canary-step", "percent": 5, "verdict": "passed"}],
+                "somethingNew": {"x": 1},
+            }
+        ],
+    },
+]
+
+
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -134,6 +167,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
     pages.mkdir()
     fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
     (pages / "canary-and-bake.html").write_text(report_page([fixture], "Swap Slots"), "utf-8")
+    (pages / "other-versions.html").write_text(report_page(OTHER_VERSIONS, "Swap Slots"), "utf-8")
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
@@ -157,11 +191,8 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
             if picture:
                 scenario.update(picture=str(SCREENSHOTS / picture[0]), pictureOf=picture[1])
         scenarios += [
-            {
-                "name": "page-canary-and-bake",
-                "theme": theme,
-                "pageUrl": (pages / "canary-and-bake.html").as_uri(),
-            }
+            {"name": f"page-{name}", "theme": theme, "pageUrl": (pages / f"{name}.html").as_uri()}
+            for name in ("canary-and-bake", "other-versions")
             for theme in THEMES
         ]
         plan = {
@@ -265,3 +296,13 @@ def test_the_tab_follows_the_theme(seen: dict[tuple[str, str], Any]) -> None:
     assert dark["background"] == "rgb(32, 31, 30)"
     page_dark = seen[("page-canary-and-bake", "dark")]
     assert page_dark["background"] == "rgb(30, 30, 30)"  # the page follows the system setting
+
+
+def test_a_report_of_another_version_is_still_drawn(seen: dict[tuple[str, str], Any]) -> None:
+    for view in both(seen, "page-other-versions"):
+        text = view["text"]
+        assert view["runs"] == 2
+        assert "NotStarted old-web" in text and "Swapped new-web" in text
+        assert "This report is version 2; this page knows version 1" in text
+        assert "Production served v1 before and v2 at the end." in text
+        assert "Canary step at 5 %: passed" in text
