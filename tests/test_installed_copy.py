@@ -1,5 +1,6 @@
 """A new user's path, from an installed copy: `pip install .` into a fresh virtual environment,
-`swap-slots emulator`, then `swap-slots validate --organization ...` against it. The emulator's
+`swap-slots emulator`, then `swap-slots validate --organization ...` against it (and a swap
+that writes its report page, whose renderer is package data). The emulator's
 pipeline preview needs the stage templates, task.json and the schema packages; an installed copy
 must have them all (they used to be found only in a checkout: the preview dropped the connection
 and validate said "Remote end closed connection without response")."""
@@ -76,6 +77,21 @@ def test_validate_works_against_an_emulator_installed_with_pip(tmp_path: Path) -
         assert validated.returncode == 0, shown
         assert "Remote end closed" not in shown
         assert "Valid: Azure DevOps expanded pipeline contoso-web-deploy-test-swap" in shown
+
+        # The report page's renderer and style are package data too.
+        env.update(
+            AZURE_TENANT_ID=info["tenant_id"],
+            AZURE_CLIENT_ID=info["client_id"],
+            AZURE_CLIENT_SECRET=info["client_secret"],
+            AZURE_SUBSCRIPTION_ID=info["subscription_id"],
+        )
+        cloud = ["--arm-url", info["url"], "--authority", info["url"]]
+        swapped = swap_slots(
+            "swap", *cloud, "--audience", info["arm_audience"], "--app", "contoso-web",
+            "--source", "staging", "--report", "release.html",
+        )  # fmt: skip
+        assert swapped.returncode == 0, swapped.stderr
+        assert "SwapSlotsReport.renderReports" in (work / "release.html").read_text("utf-8")
     finally:
         emulator.terminate()
         emulator.communicate(timeout=30)
