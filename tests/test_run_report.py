@@ -141,3 +141,43 @@ def test_several_steps_in_one_run_each_attach_their_report(
         "application/json;noArrayWrap=true",
     ).json()
     assert isinstance(listed, list) and len(listed) == 2  # as the web extension client asks
+
+
+def test_a_canary_and_a_bake_have_their_sections(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    emulator = start_emulator(
+        "--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25", "--seed", "7"
+    )
+    emulator.deploy(APP, "staging", "v2")
+    emulator.control("POST", "traffic", {"app": APP, "rate": 150, "seconds": 30})
+    build = emulator.control("POST", "devops/builds")
+
+    log = run_step(
+        emulator, tmp_path, build, **CHECKS,
+        TrafficSteps="10,50", TrafficStepMinutes="0.04", MinRequests="5", BakeMinutes="0.03",
+    )  # fmt: skip
+
+    assert log.outputs["SwapOutcome"] == "Swapped", log.text
+    job = AgentJob(build["planId"], build["timelineId"], "4b6a2c58-0000-4000-8000-000000000009")
+    upload_attachments(log, emulator.info, job)
+    [report] = attached_reports(emulator, build["id"])
+    kinds = [phase["kind"] for phase in report["timeline"]]
+    assert kinds == ["plan", "plan", "gate", "canary-step", "canary-step", "swap", "verification",
+                     "bake"], kinds  # fmt: skip
+    steps = report["apps"][0]["traffic"]
+    assert [(s["kind"], s["percent"], s["verdict"]) for s in steps] == [
+        ("canary-step", 10, "passed"),
+        ("canary-step", 50, "passed"),
+        ("bake", None, "passed"),
+    ]
+    for section in steps:
+        assert section["limits"] == {"maxErrorRatePercent": 1.0, "maxResponseTimeRatio": None}
+        assert section["startedAt"] < section["endedAt"] and section["stoppedEarly"] is False
+        assert section["perMinute"] is False  # today's records: totals as one entry
+        [watched] = section["watched"]["minutes"]
+        assert watched["requests"] > 0 and watched["start"] == section["startedAt"]
+        assert section["watched"]["probes"]["count"] > 0
+    assert steps[0]["watched"]["label"] == "staging"
+    assert abs(steps[0]["plannedSeconds"] - 0.04 * 60) < 1e-9
+    assert steps[2]["baseline"]["label"] == "production before the swap"
