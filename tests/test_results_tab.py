@@ -1,5 +1,6 @@
 """Scenarios in a real browser: headless Chromium loads the "Swap Slots" tab inside a test host
-page that plays Azure DevOps (the SDK's handshake, the build, the location of the REST API), and
+page that plays Azure DevOps (the SDK's handshake, the build or the classic release stage, the
+location of the REST API), and
 the tab reads the reports the task attached from the emulator's Azure DevOps, as the service
 serves them. Each kind of release is checked for what a person sees, in the light and the dark
 theme; screenshots are kept under build/screenshots/. The terminal's standalone page is drawn by
@@ -110,18 +111,35 @@ def attached_file(path: Path) -> AgentLog:
     return AgentLog(line, "", 0)
 
 
-def releases(emulator: Emulator, work: Path) -> dict[str, int]:
-    """One build per kind of release, each with the report its step attached."""
+def classic_release(emulator: Emulator, log: AgentLog) -> dict[str, Any]:
+    """A classic release stage whose deployment's step attached what `log` says: the
+    `releaseEnvironment` the tab's configuration carries there."""
+    stage = emulator.control("POST", "devops/releases")
+    job = AgentJob(stage["planId"], stage["timelineId"], "4b6a2c58-0000-4000-8000-0000000000e1")
+    assert upload_attachments(log, emulator.info, job), log.text
+    return {
+        "releaseId": stage["releaseId"],
+        "id": stage["environmentId"],
+        "deploySteps": [
+            {"attempt": stage["attempt"], "releaseDeployPhases": [{"runPlanId": stage["planId"]}]}
+        ],
+    }
+
+
+def releases(emulator: Emulator, work: Path) -> dict[str, Any]:
+    """One build per kind of release, each with the report its step attached; and a classic
+    release stage with the first one's."""
 
     def step(name: str, **inputs: str) -> AgentLog:
         env = agent_environment(emulator.info, {**inputs, "SourceSlot": "staging"}, work / name)
         return run_task(env, work / name)
 
-    builds: dict[str, int] = {}
+    builds: dict[str, Any] = {}
     emulator.deploy(APP, "staging", "v2")
     swapped = step("swapped", WebAppName=APP, **CHECKS, ExpectedVersion="v2")
     assert swapped.outputs["SwapOutcome"] == "Swapped", swapped.text
     builds["swapped"] = attach(emulator, swapped, 1)
+    builds["classic-release"] = classic_release(emulator, swapped)
 
     emulator.deploy(APP, "staging", "v3", health="needs-setting:SLOT_NAME=staging")
     rolled_back = step("rolled-back", WebAppName=APP, **CHECKS, ExpectedVersion="v3")
@@ -182,7 +200,13 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
         builds = releases(emulator, work)
         info = emulator.info
         scenarios: list[dict[str, Any]] = [
-            {"name": name, "theme": theme, "buildId": build}
+            {
+                "name": name,
+                "theme": theme,
+                **(
+                    {"releaseEnvironment": build} if isinstance(build, dict) else {"buildId": build}
+                ),
+            }
             for name, build in builds.items()
             for theme in THEMES
         ]
@@ -306,3 +330,10 @@ def test_a_report_of_another_version_is_still_drawn(seen: dict[tuple[str, str], 
         assert "This report is version 2; this page knows version 1" in text
         assert "Production served v1 before and v2 at the end." in text
         assert "Canary step at 5 %: passed" in text
+
+
+def test_a_classic_release_stage_shows_its_report(seen: dict[tuple[str, str], Any]) -> None:
+    for view in both(seen, "classic-release"):
+        assert "Swapped contoso-web" in view["text"]
+        assert "Production served v1 before and v2 at the end." in view["text"]
+        assert "loaded" in view["hostEvents"]

@@ -71,7 +71,10 @@ try {
         token: plan.token,
         project: plan.project,
         buildId: scenario.buildId,
-        contributionId: "swap-slots.swap-slots.swap-slots-build-tab",
+        releaseEnvironment: scenario.releaseEnvironment,
+        contributionId: scenario.releaseEnvironment
+          ? "swap-slots.swap-slots.swap-slots-release-tab"
+          : "swap-slots.swap-slots.swap-slots-build-tab",
         themeData: THEMES[scenario.theme],
       });
       await page.goto(plan.hostUrl);

@@ -83,6 +83,7 @@ class DevOps:
         router.add("GET", CONTROL_PREFIX, self._control_state)
         router.add("PUT", CONTROL_PREFIX + "/files", self._control_put_file)
         router.add("POST", CONTROL_PREFIX + "/builds", self._control_new_build)
+        router.add("POST", CONTROL_PREFIX + "/releases", self._control_new_release)
 
     # -- the route table ---------------------------------------------------------------------
 
@@ -225,6 +226,9 @@ class DevOps:
 
     def _control_new_build(self, request: Request, params: Params) -> Response:
         return Response.json(201, self.attachments.new_build())
+
+    def _control_new_release(self, request: Request, params: Params) -> Response:
+        return Response.json(201, self.attachments.new_release())
 
     def _control_put_file(self, request: Request, params: Params) -> Response:
         body = request.json()
