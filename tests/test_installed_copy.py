@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The environment as the run began: other tests point REQUESTS_CA_BUNDLE at an emulator's CA,
+# and pip would then trust nothing else.
+ENVIRON_AT_START = dict(os.environ)
 
 
 def test_validate_works_against_an_emulator_installed_with_pip(tmp_path: Path) -> None:
@@ -22,6 +25,7 @@ def test_validate_works_against_an_emulator_installed_with_pip(tmp_path: Path) -
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     installed = subprocess.run(
         [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
+        env=ENVIRON_AT_START,
         capture_output=True,
         text=True,
         timeout=900,

@@ -18,12 +18,12 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from runner.emulator.process import Emulator
 from runner.emulator.process import start_emulator as start_emulator_process
@@ -176,9 +176,25 @@ def releases(emulator: Emulator, work: Path) -> dict[str, Any]:
     return builds
 
 
-@pytest.fixture(scope="module")
-def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Any]]:
-    work = tmp_path_factory.mktemp("results-tab")
+@pytest.fixture(scope="session")
+def seen(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[tuple[str, str], Any]:
+    """What the browser showed in each scenario. Under pytest-xdist the first worker to ask
+    drives the browser and the others read what it saw: one set of screenshots, one run."""
+    if worker_id == "master":
+        views = drive_the_tab(tmp_path_factory.mktemp("results-tab"))
+    else:
+        run_dir = tmp_path_factory.getbasetemp().parent  # shared by this run's workers only
+        done = run_dir / "results-tab-seen.json"
+        with FileLock(str(run_dir / "results-tab.lock")):
+            if not done.is_file():
+                views = drive_the_tab(tmp_path_factory.mktemp("results-tab"))
+                done.write_text(json.dumps(views), encoding="utf-8")
+        views = json.loads(done.read_text(encoding="utf-8"))
+    return {(view["name"], view["theme"]): view for view in views}
+
+
+def drive_the_tab(work: Path) -> list[dict[str, Any]]:
+    """Every scenario, in both themes, through tests/browser/drive.mjs."""
     tab = work / "tab"
     subprocess.run(["node", str(ROOT / "web" / "build.mjs"), str(tab)], check=True, timeout=120)
     pages = work / "pages"
@@ -241,7 +257,8 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
             check=False,
         )
         assert driven.returncode == 0, driven.stderr
-        yield {(s["name"], s["theme"]): s for s in json.loads(driven.stdout)}
+        views: list[dict[str, Any]] = json.loads(driven.stdout)
+        return views
     finally:
         host.shutdown()
         extension.shutdown()
