@@ -25,7 +25,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The browser tests need node_modules (npm ci) and Chromium (/usr/bin/chromium; .ci/run installs it).
+test: lint node_modules/.package-lock.json
 	$(PY) -m pytest -q -n 4 --dist worksteal
 
 bench: $(BIN)/.installed node_modules/.package-lock.json
@@ -36,8 +37,14 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.canary_judge
 	$(PY) -m benchmarks.canary_end_to_end
 
+# The results tab's pictures in README.md and overview.md, taken by the browser test.
+.PHONY: pictures
+pictures: $(BIN)/.installed node_modules/.package-lock.json
+	$(PY) -m pytest -q tests/test_results_tab.py
+	cp build/screenshots/tab-*.jpg images/
+
 rehearse: $(BIN)/.installed
-	$(PY) -m runner.pipeline_templates.rehearsal
+	$(PY) -m runner.rehearse
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

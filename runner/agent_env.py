@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from runner.additional_apps import (
     lines_of,
@@ -44,6 +44,7 @@ class AgentTask:
     temp_dir: str
     network: AgentNetwork = field(default_factory=AgentNetwork)
     warnings: tuple[str, ...] = field(default=())
+    results_tab_url: str = ""  # this run's "Swap Slots" tab, for the run summary to link
 
 
 class AgentEnvironment:
@@ -90,7 +91,29 @@ def read_agent_task(environ: Mapping[str, str]) -> AgentTask:
         temp_dir=temp_dir,
         network=read_agent_network(env, temp_dir),
         warnings=tuple(warnings),
+        results_tab_url=_results_tab_url(env),
     )
+
+
+# The extension's tab contributions (vss-extension.json): publisher.extension.contribution.
+BUILD_TAB = "swap-slots.swap-slots.swap-slots-build-tab"
+RELEASE_TAB = "swap-slots.swap-slots.swap-slots-release-tab"
+
+
+def _results_tab_url(env: AgentEnvironment) -> str:
+    """The run page's Swap Slots tab: a build's (YAML) or a classic release stage's."""
+    collection, project = env.get("System.CollectionUri"), env.get("System.TeamProject")
+    if not collection or not project:
+        return ""
+    base = collection.rstrip("/") + "/" + quote(project)
+    release, stage = env.get("Release.ReleaseId"), env.get("Release.EnvironmentId")
+    if env.get("System.HostType").lower() == "release" and release and stage:
+        return (
+            f"{base}/_releaseProgress?_a=release-environment-extension&releaseId={release}"
+            f"&environmentId={stage}&extensionId={RELEASE_TAB}"
+        )
+    build = env.get("Build.BuildId")
+    return f"{base}/_build/results?buildId={build}&view={BUILD_TAB}" if build else ""
 
 
 def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:

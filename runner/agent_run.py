@@ -15,6 +15,7 @@ from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
 from runner.release import release
+from runner.report.record import RecordingLog, RunRecord
 from runner.swap import SwapPlan, describe_plan, plan_swap
 from runner.web_apps import AzureCallError, WebApps
 
@@ -29,10 +30,12 @@ def run_agent_task(
     cancellation = cancellation or Cancellation()
     plan: Optional[SwapPlan] = None
     apps: tuple[AppReport, ...] = ()  # with AdditionalWebApps: one per app
-    temp_dir = ""
+    temp_dir = tab_url = ""
+    record = RunRecord()
+    request = None
     try:
         task = read_agent_task(environ)
-        temp_dir = task.temp_dir
+        temp_dir, tab_url, request = task.temp_dir, task.results_tab_url, task.request
         for secret in (*task.connection.secrets, *task.network.secrets):
             log.add_secret(secret)
         for warning in task.warnings:
@@ -40,6 +43,8 @@ def run_agent_task(
         if debug:
             _route_sdk_logging(log)
         web_apps = WebApps(task.connection, log, debug, task.network)
+        web_apps.probes.listen(record.heard)
+        release_log = RecordingLog(log, record)
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         for line in task.network.describe():
             log.info(line)
@@ -50,14 +55,14 @@ def run_agent_task(
 
             plans = plan_apps(task.request, web_apps, log)
             plan = plans[0]
-            describe_plan(plan, log)
-            describe_additional_apps(plans, log)
-            released = release_set(plans, web_apps, log, cancellation)
+            describe_plan(plan, release_log)
+            describe_additional_apps(plans, release_log)
+            released = release_set(plans, web_apps, release_log, cancellation)
             result, apps = released.combined, released.apps
         else:
             plan = plan_swap(task.request, web_apps, log)
-            describe_plan(plan, log)
-            result = release(plan, web_apps, log, cancellation)
+            describe_plan(plan, release_log)
+            result = release(plan, web_apps, release_log, cancellation)
     except UserError as error:
         result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
     except AzureCallError as error:
@@ -78,7 +83,8 @@ def run_agent_task(
         log.complete(TaskResult.FAILED, f"Unexpected error: {type(error).__name__}")
         return 1
     cancellation.stop_raising()
-    return report(log, result, temp_dir, cancellation.requested.is_set(), apps)
+    canceled = cancellation.requested.is_set()
+    return report(log, result, temp_dir, canceled, apps, record, request, tab_url)
 
 
 class _LogHandler(logging.Handler):

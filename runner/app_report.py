@@ -11,18 +11,20 @@ from runner.outcome import Outcome
 from runner.probes import Probe
 from runner.swap import SwapPlan
 
-if TYPE_CHECKING:  # a canary's or a bake's run alone loads their modules
+if TYPE_CHECKING:  # a canary's (a bake's) run alone loads runner.canary (runner.bake)
+    from runner.bake import BakeResult
     from runner.canary import CanaryStep
-    from runner.traffic_watch import SpanResult
 
 
 class SlotVersion(NamedTuple):
     slot: str
     served: str  # "version v2 (HTTP 200)", "no answer (ConnectTimeout)", ...
+    version: Optional[str] = None  # as the slot reported it
+    status: int = 0  # its HTTP status; 0: no answer
 
     @staticmethod
     def of(slot: str, probe: Probe) -> SlotVersion:
-        return SlotVersion(slot, probe.describe())
+        return SlotVersion(slot, probe.describe(), probe.version, probe.status)
 
 
 class AppReport(NamedTuple):
@@ -41,7 +43,8 @@ class AppReport(NamedTuple):
     rollback_seconds: Optional[float] = None
     failed: bool = False  # the step fails even though the outcome alone would not say so
     canary: tuple[CanaryStep, ...] = ()
-    bake: Optional[SpanResult] = None
+    bake: Optional[BakeResult] = None
+    target_url: str = ""  # the target slot's own address (production's, into production)
 
 
 def report_for(
@@ -55,7 +58,7 @@ def report_for(
     rollback_seconds: Optional[float] = None,
     failed: bool = False,
     canary: tuple[CanaryStep, ...] = (),
-    bake: Optional[SpanResult] = None,
+    bake: Optional[BakeResult] = None,
 ) -> AppReport:
     source, target = plan.source.ref, plan.target.ref
     return AppReport(
@@ -75,6 +78,7 @@ def report_for(
         failed,
         canary,
         bake,
+        plan.target.url,
     )
 
 

@@ -66,6 +66,11 @@ def _add_swap_arguments(swap: argparse.ArgumentParser) -> None:
     _add_login_arguments(swap)
     swap.add_argument("--timeout", type=float, default=30.0, help="minutes to wait (30)")
     swap.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write the release's report as a standalone HTML page with its pictures",
+    )
+    swap.add_argument(
         "--also-app",
         action="append",
         default=[],
@@ -259,6 +264,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 expected_version=args.expected_version,
                 rollback=args.rollback,
                 also_apps=tuple(args.also_apps),
+                report_path=args.report,
                 canary={
                     "TrafficSteps": args.traffic_steps,
                     "TrafficStepMinutes": args.step_minutes,

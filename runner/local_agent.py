@@ -3,7 +3,8 @@
 `agent_environment()` builds the environment the agent hands a task step (inputs seeded with
 their defaults, aliases mapped, the AzureRM connection's ENDPOINT_* variables, system and agent
 variables) for a service connection to the local emulator; `AgentLog` decodes logging commands
-exactly as the agent's parser does.
+exactly as the agent's parser does; `upload_attachments()` sends the files a step attached to the
+emulator's Azure DevOps as the agent sends them to the job's timeline record.
 """
 
 from __future__ import annotations
@@ -15,14 +16,21 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
+from urllib.parse import quote
 
-TASK_JSON = Path(__file__).resolve().parent.parent / "task.json"
+import requests
+
+from runner.shipped import shipped_root
+
 SCHEMES = ("secret", "certificate", "oidc", "msi")
 
 
 def task_inputs() -> list[dict[str, Any]]:
-    inputs: list[dict[str, Any]] = json.loads(TASK_JSON.read_text(encoding="utf-8"))["inputs"]
+    root = shipped_root()
+    assert root is not None, "task.json is in the checkout, or in the installed package"
+    manifest = (root / "task.json").read_text(encoding="utf-8")
+    inputs: list[dict[str, Any]] = json.loads(manifest)["inputs"]
     return inputs
 
 
@@ -203,6 +211,45 @@ class AgentLog:
     @property
     def text(self) -> str:
         return self.stdout + self.stderr
+
+    @property
+    def attachments(self) -> list[Command]:
+        return self._named("task.addattachment")
+
+
+class AgentJob(NamedTuple):
+    """Where a step's attachments go: its build's plan and timeline, and its own record."""
+
+    plan_id: str
+    timeline_id: str
+    record_id: str
+
+
+def upload_attachments(log: AgentLog, info: Mapping[str, Any], job: AgentJob) -> list[str]:
+    """PUTs each file the step attached to its timeline record, with the job's token, as the
+    agent does once the step has ended; returns the names uploaded."""
+    names = []
+    for command in log.attachments:
+        kind, name = command.properties["type"], command.properties["name"]
+        url = (
+            f"{info['devops_url']}/{quote(info['devops_project'])}/_apis/distributedtask/hubs/"
+            f"build/plans/{job.plan_id}/timelines/{job.timeline_id}/records/{job.record_id}/"
+            f"attachments/{quote(kind)}/{quote(name)}?api-version=7.1"
+        )
+        with open(command.data, "rb") as file:
+            answer = requests.put(
+                url,
+                data=file.read(),
+                headers={
+                    "Authorization": f"Bearer {info['system_access_token']}",
+                    "Content-Type": "application/octet-stream",
+                },
+                verify=info["ca_cert"],
+                timeout=30,
+            )
+        answer.raise_for_status()
+        names.append(name)
+    return names
 
 
 def start_task(env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:

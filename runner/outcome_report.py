@@ -10,6 +10,8 @@ from typing import Optional
 from runner.app_report import AppReport
 from runner.outcome import Outcome
 from runner.pipeline_log import PipelineLog, TaskResult
+from runner.report.record import RunRecord
+from runner.request import SwapRequest
 
 _RESULTS = {
     Outcome.SWAPPED: TaskResult.SUCCEEDED,
@@ -51,16 +53,22 @@ def report(
     temp_dir: str,
     canceled: bool,
     apps: Sequence[AppReport] = (),
+    record: Optional[RunRecord] = None,
+    request: Optional[SwapRequest] = None,
+    tab_url: str = "",
 ) -> int:
-    """Writes outputs, the run summary (one section per app of `apps`, else of `result`) and
-    `task.complete`; returns the exit code."""
+    """Writes outputs, the run's report (attached for the results tab), the run summary (one
+    section per app of `apps`, else of `result`) and `task.complete`; returns the exit code."""
     log.set_output("SwapOutcome", result.outcome.value)
     if result.production_url:
         log.set_output("ProductionUrl", result.production_url)
     if result.source_url:
         log.set_output("SourceSlotUrl", result.source_url)
     if temp_dir and (apps or result.app):
-        upload_summary(log, list(apps) or [result], temp_dir)
+        attached = record is not None and attach_report(
+            log, record, result, apps, request, temp_dir
+        )
+        upload_summary(log, list(apps) or [result], temp_dir, tab_url if attached else "")
     outcome = task_result(result, canceled)
     if outcome is TaskResult.SUCCEEDED:
         log.info(result.message)
@@ -72,9 +80,39 @@ def report(
     return 0 if outcome in (TaskResult.SUCCEEDED, TaskResult.SUCCEEDED_WITH_ISSUES) else 1
 
 
-def upload_summary(log: PipelineLog, results: Sequence[AppReport], temp_dir: str) -> None:
-    """The run's summary page: one section per app."""
+def attach_report(
+    log: PipelineLog,
+    record: RunRecord,
+    result: AppReport,
+    apps: Sequence[AppReport],
+    request: Optional[SwapRequest],
+    temp_dir: str,
+) -> bool:
+    """The run's JSON report, attached to the step for the results tab (one per run of the
+    task: several steps in one pipeline run each attach theirs). True when attached."""
+    from runner.report.document import ATTACHMENT_TYPE, report_document, report_json
+
+    record.end()
+    text = report_json(report_document(record, result, apps, request))
+    name = f"{result.app or 'swap'}-{uuid.uuid4().hex[:8]}.json"
+    path = os.path.join(temp_dir, name)
+    try:
+        with open(path, "w", encoding="utf-8") as written:
+            written.write(log.mask(text))
+    except OSError as error:
+        log.debug(f"Could not write the run's report: {error}")
+        return False
+    log.add_attachment(ATTACHMENT_TYPE, name, path)
+    return True
+
+
+def upload_summary(
+    log: PipelineLog, results: Sequence[AppReport], temp_dir: str, tab_url: str = ""
+) -> None:
+    """The run's summary page: a link to the results tab, then one section per app."""
     lines: list[str] = []
+    if tab_url:
+        lines += [f"[Pictures of this release: the Swap Slots tab]({tab_url})", ""]
     for result in results:
         lines += summary_lines(result)
     path = os.path.join(temp_dir, f"swap-slots-{uuid.uuid4().hex[:8]}.md")
@@ -127,7 +165,7 @@ def canary_lines(result: AppReport) -> list[str]:
         for step in result.canary
     ]
     if result.bake is not None:
-        spans.append(("bake: `production`", result.bake.verdict, result.bake))
+        spans.append(("bake: `production`", result.bake.span.verdict, result.bake.span))
     if not spans:
         return []
     lines = [

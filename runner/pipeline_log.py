@@ -97,6 +97,14 @@ class PipelineLog:
     def upload_summary(self, path: str) -> None:
         self._write(format_command("task.uploadsummary", {}, path))
 
+    def add_attachment(self, kind: str, name: str, path: str) -> None:
+        """The agent uploads the file to the run's timeline record, under `kind` and `name`."""
+        self._write(format_command("task.addattachment", {"type": kind, "name": name}, path))
+
+    def mask(self, text: str) -> str:
+        """`text` with every registered secret replaced, for files the run leaves behind."""
+        return self._mask.apply(text)
+
     def complete(self, result: TaskResult, message: str) -> None:
         """Reports the step's result. Only the first call counts; later ones are ignored."""
         if self._completed:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from http.cookiejar import Cookie
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 import requests
 
@@ -39,6 +40,11 @@ class SlotProbes:
 
     def __init__(self, session: requests.Session) -> None:
         self._session = session
+        self._listeners: list[Callable[[Probe, datetime], None]] = []
+
+    def listen(self, listener: Callable[[Probe, datetime], None]) -> None:
+        """`listener` hears every probe, with the moment it was sent (the run's report)."""
+        self._listeners.append(listener)
 
     def probe(self, url: str, timeout: float = 5.0, routed_to: Optional[str] = None) -> Probe:
         """GETs `url`; the version comes from the `X-App-Version` header or a JSON `version`.
@@ -46,6 +52,13 @@ class SlotProbes:
         `routed_to`: a slot that production's routing rule serves this request from (the
         routing cookie), without pinning the session's later requests there.
         """
+        sent = datetime.now(timezone.utc)
+        probe = self._probe(url, timeout, routed_to)
+        for listener in self._listeners:
+            listener(probe, sent)
+        return probe
+
+    def _probe(self, url: str, timeout: float, routed_to: Optional[str]) -> Probe:
         started = time.monotonic()
         cookies = {ROUTING_COOKIE: routed_to} if routed_to else None
         try:

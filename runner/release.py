@@ -23,8 +23,8 @@ from runner.traffic_routing import clear_leftover_rule
 from runner.web_apps import SettingDifference, WebApps
 
 if TYPE_CHECKING:
+    from runner.bake import BakeResult
     from runner.canary import CanaryStep
-    from runner.traffic_watch import SpanResult
 
 
 def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:
@@ -67,7 +67,7 @@ class _Release:
         self.swap: Optional[SwapResult] = None
         self.before: tuple[SlotVersion, ...] = ()
         self.canary: tuple[CanaryStep, ...] = ()
-        self.baked: Optional[SpanResult] = None
+        self.baked: Optional[BakeResult] = None
         self.swapped_at = datetime.now(timezone.utc)
 
     @property
@@ -127,7 +127,8 @@ class _Release:
                 return self.finish(outcome, result.message)
             self.log.info(result.message)
         self.swapped_at = datetime.now(timezone.utc)
-        swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
+        with self.log.group(f"Swap: '{self.plan.source.ref.slot}' into '{self.target}'"):
+            swap = swap_slots(self.plan, self.web_apps, self.log, self.cancellation)
         self.swap = swap
         probes = list(swap.before)
         if len(probes) == 2 and self.checks and self.checks[-1].last is not None:
@@ -204,7 +205,7 @@ class _Release:
                 self.swapped_at,
                 self.false_alarm_budget,
             )
-        self.baked = result.span
+        self.baked = result
         if result.canceled:
             return self.finish(
                 Outcome.UNVERIFIED,

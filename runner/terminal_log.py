@@ -26,6 +26,10 @@ class TerminalLog:
     def add_secret(self, value: str) -> None:
         self._mask.add(value)
 
+    def mask(self, text: str) -> str:
+        """`text` with every registered secret replaced, for files the run leaves behind."""
+        return self._mask.apply(text)
+
     def info(self, message: str) -> None:
         self._write(message)
 

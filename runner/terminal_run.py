@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Union
 
 from runner.additional_apps import parse_additional_apps, refuse_what_several_apps_cannot_do
+from runner.app_report import AppReport
 from runner.canary_inputs import parse_bake, parse_canary
 from runner.cancellation import Cancellation, StopNow
 from runner.connection import CLOUDS, Cloud, Connection, Scheme
@@ -17,6 +19,7 @@ from runner.outcome_report import task_result
 from runner.pipeline_log import TaskResult
 from runner.release import release
 from runner.release_set import release_set
+from runner.report.record import RecordingLog, RunRecord
 from runner.request import PRODUCTION, Action, SafetyChecks, SlotRef, SwapRequest
 from runner.set_plan import describe_additional_apps, plan_apps
 from runner.swap import describe_plan, plan_swap
@@ -49,6 +52,7 @@ class TerminalSwap:
     expected_version: Optional[str] = None
     rollback: bool = True
     also_apps: tuple[str, ...] = ()  # --also-app: more apps, all or nothing
+    report_path: Optional[str] = None  # --report: the HTML page of the release
     canary: Mapping[str, str] = field(default_factory=dict)  # the canary options' text
 
 
@@ -109,19 +113,24 @@ def run_terminal_route(args: TerminalRoute) -> int:
 
 def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
     log = TerminalLog(debug_enabled=args.debug)
+    record = RunRecord()
+    apps: tuple[AppReport, ...] = ()
     try:
         request, connection = _parse(args)
         web_apps = WebApps(connection, log, args.debug)
+        web_apps.probes.listen(record.heard)
+        recording = RecordingLog(log, record)
         if request.additional_apps:
             plans = plan_apps(request, web_apps, log)
-            describe_plan(plans[0], log)
-            describe_additional_apps(plans, log)
-            result = release_set(plans, web_apps, log, cancellation).combined
+            describe_plan(plans[0], recording)
+            describe_additional_apps(plans, recording)
+            released = release_set(plans, web_apps, recording, cancellation)
+            result, apps = released.combined, released.apps
             urls = [each.production_url for each in plans]
         else:
             plan = plan_swap(request, web_apps, log)
-            describe_plan(plan, log)
-            result = release(plan, web_apps, log, cancellation)
+            describe_plan(plan, recording)
+            result = release(plan, web_apps, recording, cancellation)
             urls = [plan.production_url]
     except (UserError, AzureCallError) as error:
         log.error(f"{error} Nothing was changed in Azure.")
@@ -130,6 +139,8 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
         log.error("Canceled before the swap was sent: nothing was changed in Azure.")
         return 130
     cancellation.stop_raising()
+    if args.report_path:
+        _write_report(Path(args.report_path), record, result, apps, request, log)
     outcome = task_result(result, cancellation.requested.is_set())
     log.info(f"Outcome: {result.outcome.value}")
     if outcome is TaskResult.SUCCEEDED:
@@ -138,6 +149,28 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
         return 0
     log.error(result.message)
     return 130 if outcome is TaskResult.CANCELED else 1
+
+
+def _write_report(
+    path: Path,
+    record: RunRecord,
+    result: AppReport,
+    apps: tuple[AppReport, ...],
+    request: SwapRequest,
+    log: TerminalLog,
+) -> None:
+    from runner.report.document import report_document
+    from runner.report.page import write_report_page
+
+    record.end()
+    document = report_document(record, result, apps, request)
+    try:
+        title = f"Swap Slots: {result.app} — {result.outcome.value}"
+        write_report_page(path, [document], title, log.mask)
+    except OSError as error:
+        log.warning(f"Could not write the report {path}: {error}")
+        return
+    log.info(f"Report: {path.resolve()}")
 
 
 def _parse(args: TerminalSwap) -> tuple[SwapRequest, Connection]:

@@ -24,6 +24,7 @@ from runner.traffic_verdict import (
     PASSED,
     TOO_LITTLE,
     Judgement,
+    ProbeRecord,
     ProbeTally,
     SequentialJudge,
     Side,
@@ -64,6 +65,20 @@ class Target(NamedTuple):
     window: Optional[tuple[datetime, datetime]] = None  # fixed minutes (the bake's baseline)
 
 
+class ProbeCount(NamedTuple):
+    """One side's probes during a span."""
+
+    sent: int
+    errors: int
+    median_ms: Optional[float]
+
+
+def probe_count(records: list[ProbeRecord]) -> ProbeCount:
+    times = sorted(record.seconds for record in records)
+    median = 1000.0 * times[len(times) // 2] if times else None
+    return ProbeCount(len(records), sum(record.failed for record in records), median)
+
+
 class SpanResult(NamedTuple):
     verdict: str  # PASSED, FAILED, TOO_LITTLE, CANCELED
     judgement: Optional[Judgement]  # the last look (None: canceled before any)
@@ -71,8 +86,10 @@ class SpanResult(NamedTuple):
     ended_at: datetime
     planned_seconds: float
     span_requests: int  # the span's own evidence: its user requests and probes on the watched
-    watched: Side
+    watched: Side  # the evidence judged: everything since the watch began
     baseline: Side
+    probes: tuple[ProbeCount, ProbeCount] = (ProbeCount(0, 0, None), ProbeCount(0, 0, None))
+    # the span's own probes of the watched side and of the baseline
 
     @property
     def seconds(self) -> float:
@@ -194,6 +211,7 @@ class TrafficWatch:
             else 0
         )
         users = max(0, sum(p.requests for p in own_minutes) - probes_in_minutes)
+        own = (probe_count(own_probes), probe_count(self.tallies[1].since(started_at)))
         return SpanResult(
             verdict,
             judgement,
@@ -203,4 +221,5 @@ class TrafficWatch:
             users + len(own_probes),
             watched,
             baseline,
+            own,
         )

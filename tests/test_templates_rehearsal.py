@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.pipeline_templates.rehearsal import rehearse
+from runner.rehearse import rehearse_on_emulator
 
 
 def test_a_healthy_release_is_swapped_in_and_an_unhealthy_one_stops_at_test(
     tmp_path: Path,
 ) -> None:
     lines: list[str] = []
-    assert rehearse(tmp_path, lines.append), "\n".join(lines)
+    assert rehearse_on_emulator(tmp_path, lines.append), "\n".join(lines)
     log = "\n".join(lines)
     assert "Verify: production serves v2" in log
     assert "Stage Swap: skipped" in log

@@ -212,3 +212,17 @@ def test_also_app_is_refused_with_a_preview(emulator: Emulator) -> None:
         "--also-app swaps several apps all or nothing with the 'Swap Slots' action" in done.stderr
     )
     assert mutating_calls(emulator) == []
+
+
+def test_swap_writes_its_report_as_a_standalone_page(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.deploy(APP, "staging", "v2")
+    page = tmp_path / "reports" / "release.html"
+
+    done = swap_slots(emulator, "--app", APP, "--source", "staging", "--report", str(page))
+
+    assert done.returncode == 0, done.stderr
+    assert f"Report: {page}" in done.stderr
+    html = page.read_text(encoding="utf-8")
+    assert '"kind": "swap-slots-report"' in html and '"outcome": "Swapped"' in html
+    assert "<script src=" not in html and "http://" not in html.split("<script>")[1]
+    assert emulator.info["client_secret"] not in html

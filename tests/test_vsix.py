@@ -71,6 +71,29 @@ def test_the_vsix_holds_the_task_and_nothing_only_tests_need(vsix: Path) -> None
     assert not [n for n in names if "/azure/mgmt/web/" in n or "/yaml/" in n]
 
 
+def test_the_vsix_ships_the_results_tab_for_this_task_only(vsix: Path) -> None:
+    package = zipfile.ZipFile(vsix)
+    names = package.namelist()
+    assert {"tab/tab.html", "tab/tab.js", "tab/report.css"} <= set(names)
+    assert package.getinfo("tab/tab.js").file_size < 300_000  # "a few hundred KB is plenty"
+    script = package.read("tab/tab.js").decode("utf-8")
+    assert "swap-slots-report" in script and "\n" not in script.strip()  # one minified bundle
+    assert not re.findall(r"https?://[^\"']*(?:cdn|unpkg|jsdelivr)", script)
+    overview = (ROOT / "overview.md").read_text(encoding="utf-8")
+    for picture in re.findall(r"\]\((images/[\w.-]+)\)", overview):
+        assert picture in names
+    manifest = json.loads(package.read("extension.vsomanifest"))
+    task_id = json.loads((ROOT / "task.json").read_text(encoding="utf-8"))["id"]
+    tabs = {c["id"]: c for c in manifest["contributions"] if c["properties"].get("uri")}
+    assert tabs["swap-slots-build-tab"]["targets"] == ["ms.vss-build-web.build-results-view"]
+    assert tabs["swap-slots-release-tab"]["targets"] == [
+        "ms.vss-releaseManagement-web.release-environment-editor-tab"
+    ]
+    for tab in tabs.values():
+        assert tab["properties"]["uri"] == "tab/tab.html"
+        assert tab["properties"]["supportsTasks"] == [task_id]
+
+
 def test_task_and_extension_carry_the_project_version(
     vsix: Path, task: harness.InstalledTask
 ) -> None:

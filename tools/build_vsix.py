@@ -30,6 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "vsix"
 WHEEL_CACHE = ROOT / "build" / "cache" / "wheels"
 EXTENSION_FILES = ("overview.md", "LICENSE", "images/icon.png")
+# The pictures overview.md (the Marketplace page) shows: shipped beside it in images/.
+OVERVIEW_PICTURES = tuple(
+    sorted(
+        f"images/{name}"
+        for name in re.findall(
+            r"\]\(images/([\w.-]+)\)", (ROOT / "overview.md").read_text(encoding="utf-8")
+        )
+    )
+)
 TASK_TYPE = "ms.vss-distributed-task.task"
 TEST_ONLY_PACKAGE = "emulator"  # the local App Service emulator: tests and demos only
 # What the launcher runs: the task, the compiler it starts beside it on spare cores, and the
@@ -170,6 +179,21 @@ def record_startup_modules(python_dir: Path, index: dict[str, Any]) -> list[str]
     return modules
 
 
+def build_tab(destination: Path) -> Path:
+    """The results tab (web/): bundled by esbuild from node_modules; returns its script."""
+    if not (ROOT / "node_modules" / "esbuild").is_dir():
+        raise BuildError("esbuild is not installed: run `npm ci` in the repository root")
+    run = subprocess.run(
+        ["node", str(ROOT / "web" / "build.mjs"), str(destination)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise BuildError(f"bundling the results tab failed:\n{run.stdout}\n{run.stderr}")
+    return destination / "tab.js"
+
+
 def tfx_command() -> list[str]:
     tfx = ROOT / "node_modules" / ".bin" / ("tfx.cmd" if os.name == "nt" else "tfx")
     if not tfx.exists():
@@ -210,6 +234,10 @@ def build(refresh_wheels: bool = False) -> Path:
     for name in EXTENSION_FILES:
         (stage / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, stage / name)
+    for picture in OVERVIEW_PICTURES:
+        shutil.copyfile(ROOT / picture, stage / picture)
+    tab = build_tab(stage / "tab")
+    print(f"results tab: {tab.stat().st_size / 1024:.1f} KB (tab/tab.js)")
     (stage / "vss-extension.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
     output = BUILD / f"{manifest['publisher']}.{manifest['id']}-{version}.vsix"

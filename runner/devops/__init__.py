@@ -7,5 +7,6 @@ setup.py         init: checks first, then each idempotent step, and the table at
 pipeline_yaml.py the pipeline YAML that init writes
 classic.py       init --classic: the shipped task group, imported once
 shipped.py       the files this project ships beside the program
+steps.py         Step: what one step of init did (setup.py and classic.py write it)
 validate.py      validate: the service's preview, or the local expander and checks offline
 """

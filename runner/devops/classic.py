@@ -9,8 +9,8 @@ from typing import Any
 from runner.errors import UserError
 
 from .organization import Organization
-from .setup import CREATED, EXISTED, Step
 from .shipped import shipped_file
+from .steps import CREATED, EXISTED, Step
 
 TASK_GROUP = "docs/classic-release/swap-task-group.json"
 

@@ -12,10 +12,10 @@ from runner.errors import UserError
 
 from .organization import Endpoint, Environment, Identity, Organization
 from .pipeline_yaml import TEMPLATES_CONNECTION, PipelineValues, pipeline_yaml
+from .steps import CREATED, EXISTED, WRITTEN, Step
 
 SUPPORTED_SCHEMES = ("ServicePrincipal", "WorkloadIdentityFederation", "ManagedServiceIdentity")
 ENVIRONMENTS = ("staging", "production")
-CREATED, WRITTEN, EXISTED = "created", "written", "already existed"
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,6 @@ class InitRequest:
     pipeline_name: Optional[str]
     dry_run: bool
     classic: bool
-
-
-class Step(NamedTuple):
-    what: str
-    result: str
 
 
 class Checked(NamedTuple):

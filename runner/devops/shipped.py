@@ -1,20 +1,20 @@
 """Files this project ships beside the program (templates, the task group, task.json): found in
-the checkout the program runs from."""
+the checkout the program runs from, or in the installed package (runner/shipped.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from runner.errors import UserError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from runner.shipped import CHECKOUT, shipped_root
 
 
 def shipped_file(relative: str) -> Path:
-    path = PROJECT_ROOT / relative
+    root = shipped_root()
+    path = (root or CHECKOUT) / relative
     if not path.is_file():
         raise UserError(
-            f"{relative} is not beside this installation of swap-slots ({PROJECT_ROOT}): "
-            "install it from a checkout of the repository (pip install -e .)."
+            f"{relative} is not in this installation of swap-slots ({root or CHECKOUT}): "
+            "install it again from a checkout of the repository (pip install .)."
         )
     return path

@@ -114,8 +114,8 @@ def _check_here(path: Path, say: Callable[[str], None]) -> int:
         validator = PipelineValidator(root / "task.json")
     except ImportError:
         raise UserError(
-            "Validating without --organization needs the schema packages: "
-            "pip install 'swap-slots[validate]'."
+            "Validating without --organization needs the schema packages (jsonschema, "
+            "check-jsonschema), which swap-slots installs: pip install . again."
         ) from None
     outcome = validator.check(path, _repository_root(path), repositories)
     if outcome.problems:

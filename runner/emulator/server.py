@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, cast
@@ -115,6 +117,11 @@ class _Exchange(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        except Exception as error:  # the emulator's own fault: an answer, not a dropped connection
+            traceback.print_exc(file=sys.stderr)
+            response = HttpError.plain(
+                500, f"The emulator failed on {request.method} {path}: {type(error).__name__}"
+            ).response
         self._record(started, request, response.status)
         self._send(response)
 

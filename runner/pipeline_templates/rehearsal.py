@@ -13,20 +13,18 @@ Lifecycle hooks of a deployment job are separate jobs here too: a variable set i
 not seen in ``on.failure``. Run 1 deploys a healthy v2, which is swapped into production; run 2
 deploys an unhealthy v3: the Test stage fails and nothing is swapped.
 
-    python -m runner.pipeline_templates.rehearsal
+The caller hands the rehearsal a running emulator (`RehearsalGround`): the toolkit sits beside
+the test bed, not on it. `make rehearse` (runner/rehearse.py) starts one and plays both runs.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol
 
-from runner.emulator.process import Emulator, start_emulator
 from runner.local_agent import agent_environment, parse_command, run_task
 
 from . import runtime
@@ -38,6 +36,18 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 ONE_APP = REPOSITORY / "templates" / "stages" / "deploy-test-swap.yml"
 APP, GROUP = "contoso-web", "rg-swap-demo"
 _HOOKS = ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic")
+
+
+class RehearsalGround(Protocol):
+    """What the rehearsal needs of the local emulator (runner.emulator.process.Emulator)."""
+
+    info: dict[str, Any]
+
+    def deploy(self, app: str, slot: str, version: str, health: str = ...) -> None: ...
+
+    def slot_url(self, app: str, slot: str) -> str: ...
+
+    def serving(self, app: str, slot: str) -> str: ...
 
 
 class Release(NamedTuple):
@@ -55,7 +65,7 @@ class JobRun(NamedTuple):
 class Player:
     """Plays an expanded pipeline against the emulator; ``say`` shows what happens."""
 
-    def __init__(self, emulator: Emulator, work: Path, say: Callable[[str], None]) -> None:
+    def __init__(self, emulator: RehearsalGround, work: Path, say: Callable[[str], None]) -> None:
         self.emulator = emulator
         self.work = work
         self.say = say
@@ -203,7 +213,7 @@ def _as_dependencies(jobs: Mapping[str, Mapping[str, JobRun]]) -> dict[str, Any]
     }
 
 
-def one_app_pipeline(emulator: Emulator) -> dict[str, Any]:
+def one_app_pipeline(emulator: RehearsalGround) -> dict[str, Any]:
     """The one-app template expanded for the emulator's app, with quick probes."""
     parameters = {
         "serviceConnection": emulator.info["service_connection_id"],
@@ -218,38 +228,26 @@ def one_app_pipeline(emulator: Emulator) -> dict[str, Any]:
     return {"stages": body["stages"]}
 
 
-def rehearse(work: Path, say: Callable[[str], None]) -> bool:
-    """Both runs; True when each ends as it should."""
-    with start_emulator(work / "emulator", "--swap-seconds", "1") as emulator:
-        player = Player(emulator, work, say)
-        pipeline = one_app_pipeline(emulator)
-        say(f"Production serves {emulator.serving(APP, 'production')} before the first run")
+def rehearse(emulator: RehearsalGround, work: Path, say: Callable[[str], None]) -> bool:
+    """Both runs on `emulator` (started with quick swaps); True when each ends as it should."""
+    player = Player(emulator, work, say)
+    pipeline = one_app_pipeline(emulator)
+    say(f"Production serves {emulator.serving(APP, 'production')} before the first run")
 
-        say("Run 1: a healthy v2")
-        first = player.play(pipeline, Release("v2", "healthy"))
-        after_first = emulator.serving(APP, "production")
-        say(f"Verify: production serves {after_first}")
+    say("Run 1: a healthy v2")
+    first = player.play(pipeline, Release("v2", "healthy"))
+    after_first = emulator.serving(APP, "production")
+    say(f"Verify: production serves {after_first}")
 
-        say("Run 2: an unhealthy v3")
-        second = player.play(pipeline, Release("v3", "unhealthy"))
-        after_second = emulator.serving(APP, "production")
-        say(
-            f"Verify: production serves {after_second}; staging serves "
-            f"{emulator.serving(APP, 'staging')}"
-        )
+    say("Run 2: an unhealthy v3")
+    second = player.play(pipeline, Release("v3", "unhealthy"))
+    after_second = emulator.serving(APP, "production")
+    say(
+        f"Verify: production serves {after_second}; staging serves "
+        f"{emulator.serving(APP, 'staging')}"
+    )
     first_ok = set(first.values()) == {"Succeeded"} and after_first == "v2"
     second_ok = (
         second.get("Test") == "Failed" and second.get("Swap") == "Skipped" and after_second == "v2"
     )
     return first_ok and second_ok
-
-
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="swap-slots-rehearsal-") as temp:
-        ok = rehearse(Path(temp), lambda text: print(text, flush=True))
-    print("Rehearsal ended as expected." if ok else "Rehearsal did NOT end as expected.")
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 validated against the schema, then the run-time checks; each problem located by file and line.
 
 Used by `swap-slots validate` without an organization and by the emulator's Pipelines preview.
-Needs the schema packages (`pip install 'swap-slots[validate]'`; the development install has them).
+Needs the schema packages (jsonschema, check-jsonschema: dependencies of `pip install .`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
+from runner.shipped import shipped_root
+
 from .errors import TemplateError
 from .expander import Expander
 from .source_lines import locate
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _SCHEMA_PLACE = re.compile(r"^\$(\S*): (.*)$", re.DOTALL)
 
 
@@ -33,10 +34,8 @@ class Outcome(NamedTuple):
 
 
 def shipped_templates_root() -> Optional[Path]:
-    """This project's checkout (templates/ and task.json), when the program runs from one."""
-    if (PROJECT_ROOT / "templates").is_dir() and (PROJECT_ROOT / "task.json").is_file():
-        return PROJECT_ROOT
-    return None
+    """This project's templates/ and task.json: its checkout's, or the installed copy's."""
+    return shipped_root()
 
 
 class PipelineValidator:

@@ -27,8 +27,12 @@ def expand(
 ) -> tuple[str, list[str]]:
     """(final YAML, []) for a valid pipeline, else ("", the service's error lines)."""
     from runner.pipeline_templates.errors import TemplateError
-    from runner.pipeline_templates.validation import PROJECT_ROOT
     from runner.pipeline_templates.yaml_text import dump_yaml, load_yaml
+    from runner.shipped import shipped_root
+
+    project_root = shipped_root()
+    if project_root is None:
+        return "", [f"{path}: the emulator cannot find this project's templates and task.json."]
 
     with tempfile.TemporaryDirectory(prefix="devops-preview-") as scratch:
         root = Path(scratch).resolve()
@@ -43,14 +47,14 @@ def expand(
         aliases: dict[str, tuple[Path, str]] = {}
         problems: list[str] = []
         for alias, resource in _repository_resources(document):
-            found = _checkout_of(resource, root, PROJECT_ROOT)
+            found = _checkout_of(resource, root, project_root)
             if isinstance(found, str):
                 problems.append(f"{path}: {found}")
             else:
                 aliases[alias] = (found, alias)
         if problems:
             return "", problems
-        outcome = _shared_validator(PROJECT_ROOT).check(
+        outcome = _shared_validator(project_root).check(
             root / path.lstrip("/"), root, {a: r for a, (r, _) in aliases.items()}, parameters
         )
         if outcome.problems:

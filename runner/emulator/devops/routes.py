@@ -16,6 +16,7 @@ from runner.emulator.wire import Handler, HttpError, Params, Request, Response
 
 from . import catalog, locations
 from .access import Access, Caller, wrapped_exception
+from .attachments import Attachments
 from .environments import EnvironmentRoutes
 from .pipelines import PipelineRoutes
 from .state import DevOpsState
@@ -35,6 +36,7 @@ class DevOps:
     ) -> None:
         self.organization_url = catalog.organization_url(server_url)
         self.state = DevOpsState(clock)
+        self.attachments = Attachments(self.organization_url, self.state.now)
         self._access = Access(server_url, entra, system_access_token, clock)
         self._router = Router()
         self._add_routes()
@@ -51,6 +53,20 @@ class DevOps:
         lowered = request.path.lower()
         if not (lowered == ORG or lowered.startswith(ORG + "/")):
             return None
+        origin = request.header("Origin")
+        if (
+            origin
+            and request.method == "OPTIONS"
+            and request.header("Access-Control-Request-Method")
+        ):
+            return _preflight(request, origin)
+        answer = self._answer(request)
+        if origin:
+            # A web extension's page (another origin) reads the REST API, as on the service.
+            answer.headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
+        return answer
+
+    def _answer(self, request: Request) -> Response:
         found = self._router.find(request.method, request.path)
         if found is None:
             self._access.caller(request)
@@ -66,6 +82,8 @@ class DevOps:
     def add_control_routes(self, router: Router) -> None:
         router.add("GET", CONTROL_PREFIX, self._control_state)
         router.add("PUT", CONTROL_PREFIX + "/files", self._control_put_file)
+        router.add("POST", CONTROL_PREFIX + "/builds", self._control_new_build)
+        router.add("POST", CONTROL_PREFIX + "/releases", self._control_new_release)
 
     # -- the route table ---------------------------------------------------------------------
 
@@ -83,8 +101,16 @@ class DevOps:
         add("GET", PROJECT_ROUTE + "/git/repositories/{repository}", self._repository)
         EnvironmentRoutes(self.state).add_routes(add, PROJECT_ROUTE)
         PipelineRoutes(self.state, self.organization_url).add_routes(add, PROJECT_ROUTE)
+        self.attachments.add_routes(add, ORG, PROJECT_ROUTE)
 
-    def _add(self, method: str, template: str, handler: Handler, versioned: bool = True) -> None:
+    def _add(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        versioned: bool = True,
+        job_writes: bool = False,  # the job's own token may write here (the agent's uploads)
+    ) -> None:
         def admitted(request: Request, params: Params) -> Response:
             caller = self._access.caller(request)
             if versioned and not _api_version(request):
@@ -97,7 +123,8 @@ class DevOps:
             if "project" in params and not catalog.is_project(params["project"]):
                 raise project_not_found(params["project"])
             writes = method in ("POST", "PUT", "PATCH", "DELETE")
-            if caller is Caller.JOB and writes and not template.lower().endswith("/preview"):
+            job_may = job_writes or template.lower().endswith("/preview")
+            if caller is Caller.JOB and writes and not job_may:
                 self._access.refuse_job_write(request, template.rsplit("/_apis/", 1)[-1])
             return handler(request, params)
 
@@ -193,7 +220,15 @@ class DevOps:
     # -- control API ---------------------------------------------------------------------------
 
     def _control_state(self, request: Request, params: Params) -> Response:
-        return Response.json(200, self.state.snapshot())
+        return Response.json(
+            200, {**self.state.snapshot(), "attachments": self.attachments.snapshot()}
+        )
+
+    def _control_new_build(self, request: Request, params: Params) -> Response:
+        return Response.json(201, self.attachments.new_build())
+
+    def _control_new_release(self, request: Request, params: Params) -> Response:
+        return Response.json(201, self.attachments.new_release())
 
     def _control_put_file(self, request: Request, params: Params) -> Response:
         body = request.json()
@@ -215,6 +250,21 @@ def _api_version(request: Request) -> str | None:
         if key.lower() == "api-version" and value:
             return value
     return None
+
+
+def _preflight(request: Request, origin: str) -> Response:
+    asked = request.header("Access-Control-Request-Headers") or ""
+    return Response(
+        204,
+        b"",
+        {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": asked or "Authorization, Content-Type, Accept",
+            "Access-Control-Max-Age": "3600",
+            "Vary": "Origin",
+        },
+    )
 
 
 def _collection(items: list[Any]) -> Response:
