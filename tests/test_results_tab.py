@@ -37,9 +37,11 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 FIXTURE = ROOT / "tests" / "fixtures" / "reports" / "canary-and-bake.json"
 APP, OTHERS, GROUP = "contoso-web", ("web-eus", "web-sea"), "rg-swap-demo"
 CHECKS = {"HealthCheckPath": "/health", "HealthCheckTimeoutInMinutes": "0.05", "HealthyAfter": "1"}
+CANARY = {"TrafficSteps": "10,50", "TrafficStepMinutes": "0.04", "MinRequests": "5"}
+CANARY.update(BakeMinutes="0.1")
 THEMES = ("light", "dark")
 PICTURES = {  # file, and the figure it shows (none: the first screenful)
-    ("canary-and-bake", "light"): ("tab-bake-light.jpg", "figure.ss-traffic >> nth=2"),
+    ("canary-run", "light"): ("tab-bake-light.jpg", "figure.ss-traffic >> nth=2"),
     ("rolled-back", "dark"): ("tab-rolled-back-dark.jpg", ""),
 }
 PROJECT_ID = "50000000-0000-4000-8000-000000000005"  # the emulator's project
@@ -173,6 +175,20 @@ def releases(emulator: Emulator, work: Path) -> dict[str, Any]:
     builds["several-apps"] = attach(emulator, several, 4)
 
     builds["canary-and-bake"] = attach(emulator, attached_file(FIXTURE), 5)
+
+    # A real canary and bake: two steps pass, then the new version fails half its requests in
+    # production and the bake swaps it back.
+    emulator.deploy(APP, "staging", "v6")
+    emulator.control("POST", "traffic", {"app": APP, "rate": 150, "seconds": 40})
+    inputs = {"WebAppName": APP, "SourceSlot": "staging", **CHECKS, **CANARY}
+    env = agent_environment(emulator.info, inputs, work / "canary-run")
+    task = start_task(env, work / "canary-run")
+    early = read_until(task, "Baking:")
+    emulator.deploy(APP, "production", "v6", health="flaky:50")
+    rest, _ = task.communicate(timeout=60)
+    canary = AgentLog(early + rest, "", task.returncode)
+    assert canary.outputs["SwapOutcome"] == "RolledBack", canary.text
+    builds["canary-run"] = attach(emulator, canary, 6)
     return builds
 
 
@@ -208,7 +224,9 @@ def drive_the_tab(work: Path) -> list[dict[str, Any]]:
 
     apps = [arg for app in (APP, *OTHERS) for arg in ("--app", f"{app}:staging")]
     emulator = start_emulator_process(
-        work / "emulator", "--swap-seconds", "0.5", "--health-check-path", "/health", *apps
+        work / "emulator",
+        *("--swap-seconds", "0.5", "--health-check-path", "/health", "--seed", "7"),
+        *("--metrics-minute-seconds", "0.5", *apps),
     )
     host, host_url = serve(ROOT / "tests" / "browser")
     extension, extension_url = serve(tab)
@@ -328,6 +346,25 @@ def test_each_canary_step_and_the_bake_have_their_charts(
             assert "Bake: failed" in text and "stopped early" in text
             assert "09:12:12" in text  # the bake's first minute, a row of its table
             assert "10.3 %" in text  # the bake's third minute: 131 of 1270 requests failed
+
+
+def test_a_real_canary_and_bake_are_drawn_minute_by_minute(
+    seen: dict[tuple[str, str], Any],
+) -> None:
+    for view in both(seen, "canary-run"):
+        text = view["text"]
+        assert view["trafficFigures"] == 3
+        assert view["trafficCharts"][::2] == [
+            "5xx rate per minute, Canary step at 10 %",
+            "5xx rate per minute, Canary step at 50 %",
+            "5xx rate per minute, Bake",
+        ]
+        assert "Canary step at 10 %: passed" in text and "Canary step at 50 %: passed" in text
+        assert "Bake: failed" in text and "stopped early" in text
+        assert "staging against production" in text
+        assert "production against the old version" in text
+        assert "points over production" in text  # the 5xx limit, relative to the baseline
+        assert "Swapped back" in text or "RolledBack" in text
 
 
 def test_the_tab_follows_the_theme(seen: dict[tuple[str, str], Any]) -> None:

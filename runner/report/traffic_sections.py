@@ -3,7 +3,7 @@ baseline, minute by minute, with the limits and the verdict (docs/report.md, "Tr
 
 A step's minutes are the published minutes that begin within the step (the verdict itself
 rests on everything since the canary's first step); the bake's baseline minutes are the old
-version's before the swap. Probes are the span's own.
+version's last ten before the swap (its verdict may rest on more). Probes are the span's own.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # only a canary's or a bake's run loads these
     from runner.traffic_watch import ProbeCount, SpanResult
 
 Section = dict[str, Any]
+BASELINE_MINUTES = 10  # of the old version's, drawn beside the bake's
 
 
 def traffic_sections(
@@ -52,7 +53,7 @@ def _section(kind: str, span: SpanResult, tolerance: Tolerance, reason: str) -> 
         "verdict": span.verdict,
         "reason": reason,
         "watched": _side(span.watched, span.probes[0], (span.started_at, span.ended_at)),
-        "baseline": _side(span.baseline, span.probes[1], own_minutes),
+        "baseline": _side(span.baseline, span.probes[1], own_minutes, BASELINE_MINUTES),
         "limits": {
             "maxErrorRatePercent": tolerance.max_error_rate_percent,
             "maxResponseTimeRatio": ratio or None,
@@ -66,8 +67,14 @@ def _section(kind: str, span: SpanResult, tolerance: Tolerance, reason: str) -> 
     }
 
 
-def _side(side: Side, probes: ProbeCount, window: Optional[tuple[datetime, datetime]]) -> Section:
+def _side(
+    side: Side,
+    probes: ProbeCount,
+    window: Optional[tuple[datetime, datetime]],
+    most: int = 0,
+) -> Section:
     points = [p for p in side.metrics.points if window is None or window[0] <= p.start < window[1]]
+    points = points[-most:] if most else points
     return {
         "label": side.label.strip("'"),
         "minutes": [
