@@ -18,11 +18,12 @@ from runner.additional_apps import (
     parse_additional_apps,
     refuse_what_several_apps_cannot_do,
 )
-from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
+from runner.agent_network import AGENT_WORDS, load_client_certificate
 from runner.canary_inputs import CANARY_INPUTS, parse_bake, parse_canary
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.names import check_name
+from runner.network import NetworkSettings, Proxy
 from runner.request import (
     DEFAULT_HEALTH_TIMEOUT_SECONDS,
     DEFAULT_HEALTHY_AFTER,
@@ -42,7 +43,7 @@ class AgentTask:
     connection: Connection
     debug: bool
     temp_dir: str
-    network: AgentNetwork = field(default_factory=AgentNetwork)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -93,7 +94,7 @@ def read_agent_task(environ: Mapping[str, str]) -> AgentTask:
     )
 
 
-def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:
+def read_agent_network(env: AgentEnvironment, temp_dir: str) -> NetworkSettings:
     """The agent's proxy and certificate settings (its --proxyurl, --sslcacert, ... options)."""
     ca_file = env.variable("Agent.CAInfo")
     if ca_file and not os.path.isfile(ca_file):
@@ -110,15 +111,16 @@ def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:
             env.variable("Agent.ClientCertArchive"),
             env.variable("Agent.ClientCertPassword"),
         )
-    return AgentNetwork(
+    return NetworkSettings(
         proxy=_read_proxy(env),
         ca_file=ca_file,
         client_certificate=certificate,
         temp_dir=temp_dir,
+        words=AGENT_WORDS,
     )
 
 
-def _read_proxy(env: AgentEnvironment) -> AgentProxy | None:
+def _read_proxy(env: AgentEnvironment) -> Proxy | None:
     url = env.variable("Agent.ProxyUrl")
     if not url:
         return None
@@ -151,7 +153,7 @@ def _read_proxy(env: AgentEnvironment) -> AgentProxy | None:
                 f"Agent.ProxyBypassList holds '{pattern}', which is not a regular expression "
                 f"({error}). Fix that line of the agent's .proxybypass file."
             ) from None
-    return AgentProxy(
+    return Proxy(
         url=f"{parts.scheme.lower()}://{parts.netloc}",
         username=env.variable("Agent.ProxyUsername"),
         password=env.variable("Agent.ProxyPassword"),

@@ -8,10 +8,10 @@ import requests
 from azure import identity
 from azure.core.pipeline.transport import RequestsTransport
 
-from runner.agent_network import AgentNetwork, network_failure
 from runner.connection import Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.log import Log
+from runner.network import NetworkSettings, network_failure
 
 
 class RegisteringCredential:
@@ -33,11 +33,11 @@ class RegisteringCredential:
 
 
 def credential_for(
-    connection: Connection, log: Log, network: AgentNetwork
+    connection: Connection, log: Log, network: NetworkSettings
 ) -> RegisteringCredential:
     """Builds the azure-identity credential for `connection`; no network call yet."""
     cloud = connection.cloud
-    # Entra (and the managed identity endpoint) through the agent's proxy and certificates.
+    # Entra (and the managed identity endpoint) through the host's proxy and certificates.
     transport = RequestsTransport(session=network.session(), session_owner=False)
     options: dict[str, Any] = {"authority": cloud.authority, "transport": transport}
     if not cloud.is_known_public_authority:
@@ -75,7 +75,7 @@ def credential_for(
     return RegisteringCredential(inner, log)
 
 
-def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: AgentNetwork) -> str:
+def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: NetworkSettings) -> str:
     """Asks Azure DevOps for this job's OIDC token for the service connection."""
     url = oidc.request_uri.rstrip("/")
     try:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from runner.outcome import TaskResult
 
 
 class Log(Protocol):
@@ -24,6 +27,16 @@ class Log(Protocol):
     def progress(self, percent: int, text: str) -> None: ...
 
     def set_output(self, name: str, value: str) -> None: ...
+
+
+class StepLog(Log, Protocol):
+    """The log a step's outcome is reported to: its summary page and its result too."""
+
+    issues: int  # warnings and errors so far
+
+    def upload_summary(self, path: str) -> None: ...
+
+    def complete(self, result: TaskResult, message: str) -> None: ...
 
 
 class SecretMask:

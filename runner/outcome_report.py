@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Optional
 
 from runner.app_report import AppReport
-from runner.outcome import Outcome
-from runner.pipeline_log import PipelineLog, TaskResult
+from runner.log import StepLog
+from runner.outcome import Outcome, TaskResult
 
 _RESULTS = {
     Outcome.SWAPPED: TaskResult.SUCCEEDED,
@@ -46,7 +46,7 @@ def task_result(result: AppReport, canceled: bool) -> TaskResult:
 
 
 def report(
-    log: PipelineLog,
+    log: StepLog,
     result: AppReport,
     temp_dir: str,
     canceled: bool,
@@ -72,7 +72,7 @@ def report(
     return 0 if outcome in (TaskResult.SUCCEEDED, TaskResult.SUCCEEDED_WITH_ISSUES) else 1
 
 
-def upload_summary(log: PipelineLog, results: Sequence[AppReport], temp_dir: str) -> None:
+def upload_summary(log: StepLog, results: Sequence[AppReport], temp_dir: str) -> None:
     """The run's summary page: one section per app."""
     lines: list[str] = []
     for result in results:

@@ -82,7 +82,9 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
                 f"Slot '{slot.ref}' is {slot.state}: Azure warms up the source slot "
                 "before swapping, and a stopped site may fail that warm-up."
             )
-    return SwapPlan(request, source, target, production.url, found, web_apps.probes, ahead)
+    # The slots' own sites, through the same network settings as ARM.
+    probes = SlotProbes(web_apps.network.session())
+    return SwapPlan(request, source, target, production.url, found, probes, ahead)
 
 
 def describe_plan(plan: SwapPlan, log: Log) -> None:
