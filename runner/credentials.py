@@ -8,7 +8,7 @@ import requests
 from azure import identity
 from azure.core.pipeline.transport import RequestsTransport
 
-from runner.connection import Connection, OidcSource, Scheme
+from runner.connection import ActionsTokenSource, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.log import Log
 from runner.network import NetworkSettings, network_failure
@@ -66,6 +66,18 @@ def credential_for(
             lambda: _pipeline_oidc_token(oidc, log, network),
             **options,
         )
+    elif scheme is Scheme.GITHUB_OIDC:
+        assert connection.actions_oidc is not None
+        source = connection.actions_oidc
+        inner = identity.ClientAssertionCredential(
+            connection.tenant_id,
+            connection.client_id,
+            lambda: _actions_oidc_token(source, log, network),
+            **options,
+        )
+    elif scheme is Scheme.AZURE_CLI:
+        # `az account get-access-token` in a child process: azure/login's session, its cloud.
+        inner = identity.AzureCliCredential(tenant_id=connection.tenant_id)
     elif scheme is Scheme.MANAGED_IDENTITY:
         inner = identity.ManagedIdentityCredential(
             client_id=connection.client_id or None, transport=transport
@@ -104,6 +116,39 @@ def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: NetworkSettings) -
             f"Azure DevOps did not issue an OIDC token for service connection "
             f"'{oidc.service_connection_id}' (HTTP {response.status_code}). Check that the "
             "connection uses workload identity federation and that this pipeline may use it."
+        )
+    log.add_secret(token)
+    return str(token)
+
+
+ACTIONS_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects of a federated credential
+
+
+def _actions_oidc_token(source: ActionsTokenSource, log: Log, network: NetworkSettings) -> str:
+    """Asks the GitHub Actions runtime for this job's OIDC token, for Entra's token exchange."""
+    url = source.request_url
+    try:
+        with network.session() as session:
+            response = session.get(
+                url,
+                params={"audience": ACTIONS_AUDIENCE},
+                headers={"Authorization": "Bearer " + source.request_token},
+                timeout=30,
+            )
+    except requests.RequestException as error:
+        raise network_failure(error, network) or UserError(
+            f"Could not reach GitHub for the job's OIDC token ({url.split('?')[0]}): {error}"
+        ) from None
+    token: Optional[str] = None
+    if response.ok:
+        try:
+            token = response.json().get("value")
+        except (ValueError, AttributeError):
+            token = None
+    if not token:
+        raise UserError(
+            f"GitHub did not issue an OIDC token for this job (HTTP {response.status_code}). "
+            "Check that the job has `permissions: id-token: write`."
         )
     log.add_secret(token)
     return str(token)
