@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import traceback
 from collections.abc import Mapping
 from typing import Optional, TextIO
@@ -11,6 +10,7 @@ from runner.agent_env import read_agent_task, secrets_in
 from runner.app_report import AppReport
 from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
+from runner.log import route_sdk_logging
 from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
@@ -38,7 +38,7 @@ def run_agent_task(
         for warning in task.warnings:
             log.warning(warning)
         if debug:
-            _route_sdk_logging(log)
+            route_sdk_logging(log)
         web_apps = WebApps(task.connection, log, debug, task.network)
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         for line in task.network.describe():
@@ -79,21 +79,3 @@ def run_agent_task(
         return 1
     cancellation.stop_raising()
     return report(log, result, temp_dir, cancellation.requested.is_set(), apps)
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, log: PipelineLog) -> None:
-        super().__init__(logging.DEBUG)
-        self._log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._log.debug(f"{record.name}: {record.getMessage()}")
-
-
-def _route_sdk_logging(log: PipelineLog) -> None:
-    """With system.debug, show the SDK's request log (it redacts authorization headers)."""
-    for name in ("azure", "msal"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG if name == "azure" else logging.WARNING)
-        logger.addHandler(_LogHandler(log))
-        logger.propagate = False

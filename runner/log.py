@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,6 +38,24 @@ class StepLog(Log, Protocol):
     def upload_summary(self, path: str) -> None: ...
 
     def complete(self, result: TaskResult, message: str) -> None: ...
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.DEBUG)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._log.debug(f"{record.name}: {record.getMessage()}")
+
+
+def route_sdk_logging(log: Log) -> None:
+    """With debug on, show the SDK's request log (it redacts authorization headers)."""
+    for name in ("azure", "msal"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if name == "azure" else logging.WARNING)
+        logger.addHandler(_LogHandler(log))
+        logger.propagate = False
 
 
 class SecretMask:
