@@ -104,6 +104,11 @@ def get_web_config(ref: SlotRef) -> HttpRequest:
     return _arm("GET", slot_path(ref) + "/config/web")
 
 
+def list_app_settings(ref: SlotRef) -> HttpRequest:
+    """The slot's app settings, values included (a POST: reading them is an action)."""
+    return _arm("POST", slot_path(ref) + "/config/appsettings/list")
+
+
 def update_web_config(ref: SlotRef, properties: dict[str, Any]) -> HttpRequest:
     """PATCH of the slot's web config: only the properties given change."""
     return _arm("PATCH", slot_path(ref) + "/config/web", {"properties": properties})

@@ -19,7 +19,14 @@ from runner.log import Log
 from runner.request import Bake, InsufficientTraffic
 from runner.swap import SwapPlan
 from runner.traffic_verdict import CANCELED, FAILED, TOO_LITTLE, SequentialJudge
-from runner.traffic_watch import SpanResult, Target, TrafficWatch, planned_looks, probe_interval
+from runner.traffic_watch import (
+    SpanResult,
+    Target,
+    TrafficWatch,
+    planned_looks,
+    probe_interval,
+    span_text,
+)
 
 SHORTEST_BASELINE = timedelta(minutes=10)  # of the old version's minutes before the swap
 
@@ -64,9 +71,9 @@ def bake_production(
         cancellation,
     )
     log.info(
-        f"Baking: watching production for {bake.seconds / 60:g} min, probing {production_url} "
+        f"Baking: watching production for {span_text(bake.seconds)}, probing {production_url} "
         f"and the old version at {old_url} every {probe_interval(bake.seconds):g} s; the old "
-        f"version's baseline minutes: the {before.total_seconds() / 60:g} min before the swap."
+        f"version's baseline minutes: the {span_text(before.total_seconds())} before the swap."
     )
     span = watch.span(bake.seconds)
     judgement = span.judgement

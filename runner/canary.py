@@ -20,7 +20,14 @@ from runner.request import CanarySteps, InsufficientTraffic
 from runner.swap import SwapPlan
 from runner.traffic_routing import set_route
 from runner.traffic_verdict import CANCELED, FAILED, PASSED, TOO_LITTLE, SequentialJudge
-from runner.traffic_watch import SpanResult, Target, TrafficWatch, planned_looks, probe_interval
+from runner.traffic_watch import (
+    SpanResult,
+    Target,
+    TrafficWatch,
+    planned_looks,
+    probe_interval,
+    span_text,
+)
 
 
 class CanaryStep(NamedTuple):
@@ -118,7 +125,7 @@ class _Canary:
         seconds = self.canary.step_seconds
         self.log.info(
             f"Routing {percent} % of production's traffic to '{self.slot_name}' for "
-            f"{seconds / 60:g} min; probing {self.url} pinned to it and to production every "
+            f"{span_text(seconds)}; probing {self.url} pinned to it and to production every "
             f"{probe_interval(seconds):g} s, judging {planned_looks(seconds)} times."
         )
         span = self.traffic.span(seconds)

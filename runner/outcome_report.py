@@ -142,7 +142,7 @@ def canary_lines(result: AppReport) -> list[str]:
             if watched.metrics.minutes
             else ("—", "—")
         )
-        base_rate = f"{baseline.user_error_percent:.1f} %" if baseline.metrics.minutes else "— %"
+        base_rate = f"{baseline.user_error_percent:.1f} %" if baseline.metrics.minutes else "—"
         lines.append(
             f"| {name} | {requests} | {rate} | {watched.probe_errors} of {watched.probes} | "
             f"{_ms(watched.response_ms)} | {baseline.label}: 5xx {base_rate}, "
@@ -153,7 +153,9 @@ def canary_lines(result: AppReport) -> list[str]:
 
 
 def _ms(milliseconds: Optional[float]) -> str:
-    return "—" if milliseconds is None else f"{milliseconds:.0f} ms"
+    if milliseconds is None:
+        return "—"
+    return f"{milliseconds:.0f} ms" if milliseconds >= 10 else f"{milliseconds:.2g} ms"
 
 
 def _seconds(value: Optional[float]) -> str:

@@ -2,15 +2,16 @@
 the slots.
 
 On Azure each read is a round trip from the agent to ARM. Sent with the slots' own reads, the
-release's reads (what the swap changes, the configured health path, a leftover routing rule)
-add no round trip before the gate and the swap. They only read: when the plan then fails (an
+release's reads (what the swap changes, the configured health path, a leftover routing rule,
+and for the pre-flight the source's site config and warm-up settings) add no round trip before
+the gate and the swap. They only read: when the plan then fails (an
 unknown slot, say), nothing has changed and their answers are not used.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from runner.health_gate import HealthRules, resolve_rules
 from runner.log import Log
@@ -18,7 +19,13 @@ from runner.request import Action, SlotRef, SwapRequest
 from runner.traffic_routing import routed_percent
 from runner.web_apps import AzureCallError, SettingDifference, WebApps
 
-READS = 4  # at most: the differences, the leftover rule, two health paths
+READS = 5  # at most: the differences, the leftover rule, two site configs, warm-up settings
+# The app settings that steer App Service's warm-up of a swap's source (only these are read).
+WARM_UP_SETTINGS = (
+    "WEBSITE_SWAP_WARMUP_PING_PATH",
+    "WEBSITE_SWAP_WARMUP_PING_STATUSES",
+    "WEBSITE_WARMUP_PATH",
+)
 
 
 class PreSwapReads(NamedTuple):
@@ -26,9 +33,15 @@ class PreSwapReads(NamedTuple):
     # The share of production's traffic a rule still routes to the source, when the release
     # clears such a rule first (a swap into production).
     leftover: Optional[Future[float]]
-    # The target's, then the source's, configured healthCheckPath; none when HealthCheckPath
-    # is given.
-    health_paths: tuple[tuple[SlotRef, Future[Optional[str]]], ...]
+    # The site config (config/web) of the target, then of the source, for their configured
+    # healthCheckPath; only the source's when HealthCheckPath is given (for the pre-flight).
+    configs: tuple[tuple[SlotRef, Future[dict[str, Any]]], ...]
+    # The source's settings among WARM_UP_SETTINGS.
+    warm_up: Future[dict[str, str]]
+
+    @property
+    def source_config(self) -> Future[dict[str, Any]]:
+        return self.configs[-1][1]
 
 
 def start_pre_swap_reads(
@@ -43,21 +56,22 @@ def start_pre_swap_reads(
     leftover = (
         pool.submit(routed_percent, web_apps.arm, target, source.slot) if clears_rule else None
     )
-    health_paths = (
-        ()
-        if request.checks.health_check_path is not None
-        else tuple((ref, pool.submit(web_apps.health_check_path, ref)) for ref in (target, source))
-    )
-    return PreSwapReads(differences, leftover, health_paths)
+    configured = (source,) if request.checks.health_check_path is not None else (target, source)
+    configs = tuple((ref, pool.submit(web_apps.web_config, ref)) for ref in configured)
+    warm_up = pool.submit(web_apps.app_settings_named, source, WARM_UP_SETTINGS)
+    return PreSwapReads(differences, leftover, configs, warm_up)
 
 
 def health_rules(request: SwapRequest, reads: PreSwapReads, log: Log) -> HealthRules:
     """The request's checks, with the app's own `healthCheckPath` when HealthCheckPath is empty
     (the target's, else the source's)."""
     configured: Optional[str] = None
-    for ref, read in reads.health_paths:
-        try:
-            configured = configured or read.result()
-        except AzureCallError as error:
-            log.info(f"Could not read the health check path of '{ref}': {error}")
+    if request.checks.health_check_path is None:
+        for ref, read in reads.configs:
+            try:
+                path = read.result().get("healthCheckPath")
+            except AzureCallError as error:
+                log.info(f"Could not read the health check path of '{ref}': {error}")
+                continue
+            configured = configured or (str(path) if path else None)
     return resolve_rules(request.checks, configured)

@@ -17,6 +17,7 @@ from runner.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.log import Log
 from runner.outcome import Outcome
 from runner.swap import SwapPlan
+from runner.swap_failures import explain
 from runner.web_apps import AzureCallError, CallFailure, SettingDifference, WebApps
 
 ATTEMPTS = 4
@@ -65,7 +66,8 @@ def start_preview(
         return _report(
             plan,
             Outcome.NOT_STARTED,
-            f"Azure did not start the swap with preview: {error}. Nothing was changed.",
+            f"Azure did not start the swap with preview: {error}. Nothing was changed."
+            + _explained(error, plan),
             failed=True,
         )
     log.info(f"'{source.slot}' now runs with the slot settings of '{target.slot}'.")
@@ -201,6 +203,11 @@ def _retrying(call: Callable[[], None], log: Log) -> None:
                 raise
             log.info(f"{error}; sending it again.")
             time.sleep(error.retry_after if error.retry_after is not None else 1.0)
+
+
+def _explained(error: AzureCallError, plan: SwapPlan) -> str:
+    why = explain(str(error), plan.source.ref, plan.target.ref)
+    return f" {why}" if why else ""
 
 
 def _report(

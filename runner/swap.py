@@ -16,6 +16,8 @@ from runner.outcome import Outcome
 from runner.pre_swap_reads import READS, PreSwapReads, start_pre_swap_reads
 from runner.probes import Probe, SlotProbes
 from runner.request import PRODUCTION, Action, SlotRef, SwapRequest
+from runner.swap_failures import explain
+from runner.swap_preflight import WarmUp, check_preflight, refuse_unswappable
 from runner.swap_sending import CanceledBeforeSend, SwapFailed, send_swap
 from runner.web_apps import AzureCallError, PollState, SlotState, WebApps
 
@@ -35,6 +37,8 @@ class SwapPlan:
     probes: SlotProbes = field(compare=False, repr=False)
     # The release's reads, sent with the slots' (none for Cancel Swap).
     reads: Optional[PreSwapReads] = field(default=None, compare=False, repr=False)
+    # The source's warm-up settings, when they could be read (not for Cancel Swap).
+    warm_up: Optional[WarmUp] = None
 
 
 class SwapResult(NamedTuple):
@@ -74,17 +78,16 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
             ahead = start_pre_swap_reads(request, refs[0], refs[1], web_apps, pool)
         production = reads[production_ref].result()  # an unknown app is the first thing to say
         source, target = (production if ref.is_production else reads[ref].result() for ref in refs)
+        refuse_unswappable(request, source, target, production)
+        preflight = check_preflight(source, ahead, log) if ahead is not None else None
     finally:
         pool.shutdown(wait=False)  # the release's reads go on; a failed plan leaves them unread
-    for slot in (source, target):
-        if slot.state and slot.state.lower() != "running":
-            log.warning(
-                f"Slot '{slot.ref}' is {slot.state}: Azure warms up the source slot "
-                "before swapping, and a stopped site may fail that warm-up."
-            )
+    for warning in preflight.warnings if preflight is not None else ():
+        log.warning(warning)
+    warm_up = preflight.warm_up if preflight is not None else None
     # The slots' own sites, through the same network settings as ARM.
     probes = SlotProbes(web_apps.network.session())
-    return SwapPlan(request, source, target, production.url, found, probes, ahead)
+    return SwapPlan(request, source, target, production.url, found, probes, ahead, warm_up)
 
 
 def describe_plan(plan: SwapPlan, log: Log) -> None:
@@ -112,6 +115,8 @@ def describe_plan(plan: SwapPlan, log: Log) -> None:
         log.info(f"Expected:       version {checks.expected_version or '(any)'}")
         rollback = "on failed verification" if checks.rollback_on_failure else "off"
         log.info(f"Swap back:      {rollback}")
+        if plan.warm_up is not None:
+            log.info(f"Azure warm-up:  {plan.warm_up.describe()}")
 
 
 def swap_slots(
@@ -310,11 +315,13 @@ class SwapRun:
     def failed(self, azure_text: str) -> SwapResult:
         source, target = self.source.ref, self.target.ref
         after = self.report_versions("Now", quick=False)
+        why = explain(azure_text, source, target)
         return self.result(
             Outcome.FAILED,
             (
                 f"Azure did not swap '{source.slot}' into '{target.slot}' of '{source.app}': "
                 f"{azure_text}. Azure keeps both slots as they were.{after}"
+                + (f" {why}" if why else "")
             ),
         )
 

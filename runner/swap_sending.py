@@ -14,6 +14,7 @@ from runner.cancellation import Cancellation
 from runner.errors import UserError
 from runner.log import Log
 from runner.request import SlotRef
+from runner.swap_failures import explain
 from runner.web_apps import (
     AzureCallError,
     CallFailure,
@@ -25,6 +26,8 @@ from runner.web_apps import (
 # How long to wait for someone else's operation on the app to finish before giving up.
 CONFLICT_PATIENCE_SECONDS = 120.0
 MAX_UNSENT_RETRIES = 3
+# 409s that no wait ends, unlike another operation in progress.
+REFUSED_FOR_GOOD = ("ScopeLocked", "ReadOnlyDisabledSubscription")
 
 
 class SendResult(NamedTuple):
@@ -70,11 +73,13 @@ def send_swap(
             log.info(f"Azure is throttling requests; retrying in {_wait(failure, 5)} s.")
             _pause(cancellation, _wait(failure, 5))
             continue
+        if failure.status == 409 and failure.code in REFUSED_FOR_GOOD:
+            raise SwapFailed(str(failure))  # a lock or a disabled subscription: waiting is no use
         if failure.status == 409 and not resent_after_lost_answer:
             if "prepared for swap" in str(failure).lower():
                 raise UserError(
-                    f"A swap with preview is pending on '{source.app}': {failure}. Complete it or "
-                    "cancel it (reset the slot configuration) before swapping."
+                    f"A swap with preview is pending on '{source.app}': {failure}. "
+                    + explain(str(failure), source, target)
                 )
             if time.monotonic() > conflict_deadline:
                 raise SwapFailed(
@@ -112,11 +117,8 @@ def send_swap(
             )
             continue
         if failure.status == 403:
-            raise UserError(
-                f"{failure}. The service connection's identity may not swap slots of "
-                f"'{source.app}': grant it a role with Microsoft.Web/sites/slots/slotsswap/action "
-                f"(e.g. Website Contributor) on resource group '{source.resource_group}'."
-            )
+            why = explain(str(failure), source, target)
+            raise UserError(f"{failure}." + (f" {why}" if why else ""))
         raise SwapFailed(str(failure))
 
 

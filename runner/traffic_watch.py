@@ -44,6 +44,11 @@ def planned_looks(seconds: float) -> int:
     return max(FEWEST_LOOKS, min(MOST_LOOKS, round(seconds / LOOK_EVERY_SECONDS)))
 
 
+def span_text(seconds: float) -> str:
+    """5 min, 1.5 min, or 12 s for a short (compressed) span."""
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:.3g} s"
+
+
 def probe_interval(seconds: float) -> float:
     return min(0.5, max(0.2, seconds / PROBES_PER_SPAN))
 
@@ -162,7 +167,9 @@ class TrafficWatch:
                         "what was read before and on the probes."
                     )
                 self.metrics_unread = str(error)
-        return self.judge.look(*self.sides())
+        judgement = self.judge.look(*self.sides())
+        self.log.debug(f"Look {self.judge.done} of {self.judge.looks}: {judgement.evidence()}")
+        return judgement
 
     def sides(self) -> tuple[Side, Side]:
         return (

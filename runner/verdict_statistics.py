@@ -28,7 +28,7 @@ _NORMAL = NormalDist()
 
 def z_for(alpha: float) -> float:
     """The one-sided critical value: P(Z > z) = alpha."""
-    return _NORMAL.inv_cdf(1.0 - alpha)
+    return -_NORMAL.inv_cdf(alpha)  # not inv_cdf(1 - alpha): 1 - 1e-17 is 1.0
 
 
 def p_of(z: float) -> float:
@@ -152,10 +152,10 @@ def _welch_z(first: list[float], second: list[float]) -> float:
         return _bounded(mean1 - mean2, 0.0)
     t = (mean1 - mean2) / math.sqrt(spread)
     freedom = spread**2 / ((var1 / n1) ** 2 / (n1 - 1) + (var2 / n2) ** 2 / (n2 - 1))
-    p = _t_tail(t, freedom)
-    if p <= 0.0 or p >= 1.0:
+    p = _t_tail(abs(t), freedom)  # the smaller tail, accurate however far out
+    if p <= 0.0:
         return math.copysign(LARGEST_Z, t)
-    return max(-LARGEST_Z, min(LARGEST_Z, z_for(p)))
+    return math.copysign(min(LARGEST_Z, z_for(p)), t)
 
 
 def _t_tail(t: float, freedom: float) -> float:

@@ -53,6 +53,7 @@ class SlotState(NamedTuple):
     state: str
     last_swap: Optional[LastSwap]
     target_swap_slot: str = ""  # set while a swap with preview of this slot is prepared
+    https_only: bool = False  # plain HTTP is redirected to HTTPS
 
     @property
     def url(self) -> str:
@@ -177,14 +178,30 @@ class WebApps:
             f"'{ref.resource_group}', {where}). Its slots: {known}. Check the slot name."
         )
 
-    def health_check_path(self, ref: SlotRef) -> Optional[str]:
-        """The slot's own `healthCheckPath` (site config), or None."""
+    def web_config(self, ref: SlotRef) -> dict[str, Any]:
+        """The slot's site config (`config/web`) properties: healthCheckPath, autoSwapSlotName,
+        ipSecurityRestrictions, ..."""
         config = self.arm.send_json(
             f"reading the site config of '{ref}'", requests_to.get_web_config(ref)
         )
         properties = config.get("properties") or {}
-        path = properties.get("healthCheckPath") if isinstance(properties, dict) else None
-        return str(path) if path else None
+        return properties if isinstance(properties, dict) else {}
+
+    def app_settings_named(self, ref: SlotRef, names: tuple[str, ...]) -> dict[str, str]:
+        """The values of these app settings of the slot (those it has). Azure answers with every
+        setting's value; only these are kept, so that no other value (a secret) goes further."""
+        settings = self.arm.send_json(
+            f"reading the app settings of '{ref}'", requests_to.list_app_settings(ref)
+        )
+        properties = settings.get("properties") or {}
+        if not isinstance(properties, dict):
+            return {}
+        wanted = {name.upper(): name for name in names}
+        return {
+            wanted[str(key).upper()]: str(value)
+            for key, value in properties.items()
+            if str(key).upper() in wanted and value is not None
+        }
 
     def slot_differences(
         self, source: SlotRef, target_slot: str, preserve_vnet: bool
@@ -296,4 +313,5 @@ def _slot_state(ref: SlotRef, site: dict[str, Any]) -> SlotState:
         state=str(properties.get("state") or ""),
         last_swap=last,
         target_swap_slot=str(properties.get("targetSwapSlot") or ""),
+        https_only=properties.get("httpsOnly") is True,
     )

@@ -190,6 +190,14 @@ CASES: dict[str, tuple[Callable[[Emulator], Any], Callable[[WebSiteManagementCli
         lambda e: build.get_web_config(slot("staging", e)),
         lambda c: c.web_apps.get_configuration_slot(GROUP, APP, "staging"),
     ),
+    "list app settings": (
+        lambda e: build.list_app_settings(slot("production", e)),
+        lambda c: c.web_apps.list_application_settings(GROUP, APP),
+    ),
+    "list a slot's app settings": (
+        lambda e: build.list_app_settings(slot("staging", e)),
+        lambda c: c.web_apps.list_application_settings_slot(GROUP, APP, "staging"),
+    ),
     "change web config": (
         lambda e: build.update_web_config(slot("production", e), {"healthCheckPath": "/health"}),
         lambda c: c.web_apps.update_configuration(

@@ -234,6 +234,26 @@ def test_emulator_deploy_command_deploys_to_a_running_emulator(
         assert "no app named 'nope'" in capsys.readouterr().err
 
 
+def test_emulator_slot_command_stops_and_starts_a_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="swap-slots")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    with start_emulator(tmp_path) as emulator:
+        common = ["--url", emulator.url, "--ca-cert", emulator.ca_cert, "--app", "contoso-web"]
+        stop = parser.parse_args(["emulator-slot", "stop", *common, "--slot", "staging"])
+        start = parser.parse_args(["emulator-slot", "start", *common, "--slot", "staging"])
+        unknown = parser.parse_args(["emulator-slot", "stop", *common, "--slot", "qa"])
+
+        assert stop.handler(stop) == 0
+        assert "contoso-web/staging is Stopped." in capsys.readouterr().out
+        assert emulator.serving("contoso-web", "staging") == "down"
+        assert start.handler(start) == 0
+        assert emulator.serving("contoso-web", "staging") == "v1"
+        assert unknown.handler(unknown) == 1
+        assert "has no slot 'qa'" in capsys.readouterr().err
+
+
 def test_what_az_and_microsofts_task_read_besides_the_swap(tmp_path: Path) -> None:
     with start_emulator(tmp_path) as emulator:
         metadata = requests.get(

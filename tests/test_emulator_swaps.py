@@ -235,7 +235,7 @@ def test_a_broken_version_fails_warm_up_and_nothing_is_swapped(
     with pytest.raises(HttpResponseError) as failure:
         poller.result()
 
-    assert failure.value.status_code == 400
+    assert failure.value.status_code == 417
     assert failure.value.response is not None
     message = json.loads(failure.value.response.text())["Message"]
     assert message == (

@@ -114,8 +114,8 @@ def test_three_apps_are_swapped_together_and_verified(emulator: Emulator, tmp_pa
 def test_every_apps_reads_before_the_swaps_go_to_azure_in_one_round_trip(
     start_emulator: StartEmulator, tmp_path: Path
 ) -> None:
-    # Each ARM answer takes 1 s: the three apps' slots, differences, health paths and routing
-    # rules are all asked for before the first answer is back.
+    # Each ARM answer takes 1 s: the three apps' slots, differences, health paths, routing
+    # rules and warm-up settings are all asked for before the first answer is back.
     seeded = [arg for app in APPS for arg in ("--app", f"{app}:staging")]
     emulator = start_emulator("--swap-seconds", "0.3", "--arm-latency", "1", *seeded)
     others = f"{GROUP}/{APPS[1]}\n{GROUP}/{APPS[2]}"
@@ -124,7 +124,7 @@ def test_every_apps_reads_before_the_swaps_go_to_azure_in_one_round_trip(
 
     assert log.outputs["SwapOutcome"] == "Swapped", log.text
     reads = [r["time"] for r in reads_before_the_swaps(emulator)]
-    assert len(reads) == 3 * 6, reads  # site, slot, slotsdiffs, three site configs
+    assert len(reads) == 3 * 7, reads  # site, slot, slotsdiffs, three site configs, settings
     assert reads[-1] - reads[0] < 0.9, reads
 
 

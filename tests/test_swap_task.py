@@ -214,8 +214,8 @@ def test_every_read_before_the_swap_goes_to_azure_in_one_round_trip(
     start_emulator: StartEmulator, tmp_path: Path
 ) -> None:
     # Each ARM answer takes 1 s, as a slow round trip from an agent would: the slots, what the
-    # swap changes, both health paths and production's routing rules are all asked for before
-    # the first answer is back.
+    # swap changes, both health paths, production's routing rules and the pre-flight's
+    # warm-up settings are all asked for before the first answer is back.
     emulator = start_emulator("--swap-seconds", "0.3", "--arm-latency", "1")
     emulator.deploy(APP, "staging", "v2")
 
@@ -225,6 +225,7 @@ def test_every_read_before_the_swap_goes_to_azure_in_one_round_trip(
     before = reads_before_the_swaps(emulator)
     paths = [str(r["path"]).split(f"/sites/{APP}", 1)[1] for r in before]
     reads = ["", "/slots/staging", "/slotsdiffs", "/slots/staging/config/web"]
+    reads += ["/slots/staging/config/appsettings/list"]
     assert sorted(paths) == sorted([*reads, "/config/web", "/config/web"]), paths
     assert before[-1]["time"] - before[0]["time"] < 0.9, before
 

@@ -37,6 +37,8 @@ class Control:
     def add_routes(self, router: Router) -> None:
         router.add("POST", "/_emulator/deploy", self._deploy)
         router.add("POST", "/_emulator/config", self._configure)
+        router.add("POST", "/_emulator/stop", self._stop)
+        router.add("POST", "/_emulator/start", self._start)
         router.add("GET", "/_emulator/faults", self._list_faults)
         router.add("POST", "/_emulator/faults", self._add_fault)
         router.add("DELETE", "/_emulator/faults", self._clear_faults)
@@ -131,6 +133,30 @@ class Control:
 
         self._platform.change(merge)
         return Response.json(200, {slot.name: slot.site_config for slot in slots})
+
+    def _stop(self, request: Request, params: Params) -> Response:
+        return self._set_state(request, "Stopped")
+
+    def _start(self, request: Request, params: Params) -> Response:
+        return self._set_state(request, "Running")
+
+    def _set_state(self, request: Request, state: str) -> Response:
+        """What `POST .../stop` and `.../start` do, without a token."""
+        body = _object(request)
+        if not isinstance(body.get("app"), str) or not isinstance(body.get("slot"), str):
+            raise _bad(
+                'stop and start need "app" and "slot", e.g. {"app": "contoso-web", '
+                '"slot": "staging"}'
+            )
+        resource_group = body.get("resource_group")
+        app = self._platform.find_one_app(
+            resource_group if isinstance(resource_group, str) else None, body["app"]
+        )
+        slot = app.slot(body["slot"])
+        if slot is None:
+            raise _bad(f"app '{app.name}' has no slot '{body['slot']}'")
+        self._platform.set_state(app, slot.name, state)
+        return Response.json(200, {"app": app.name, "slot": slot.name, "state": state})
 
     def _list_faults(self, request: Request, params: Params) -> Response:
         return Response.json(200, self._faults.listing())

@@ -49,3 +49,29 @@ def deploy_version(
         ) from None
     except (urllib.error.URLError, OSError) as error:
         raise DeployFailed(f"Cannot reach the emulator at {url}: {error}") from None
+
+
+def set_slot_state(
+    url: str, ca_cert: str, app: str, slot: str, action: str, resource_group: str | None = None
+) -> dict[str, Any]:
+    """`swap-slots emulator-slot stop|start`: stop or start a slot of a running emulator."""
+    body: dict[str, Any] = {"app": app, "slot": slot}
+    if resource_group:
+        body["resource_group"] = resource_group
+    request = urllib.request.Request(
+        url.rstrip("/") + f"/_emulator/{action}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    context = ssl.create_default_context(cafile=ca_cert)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as error:
+        raise DeployFailed(
+            f"The emulator refused: {error.read().decode(errors='replace')}"
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise DeployFailed(f"Cannot reach the emulator at {url}: {error}") from None

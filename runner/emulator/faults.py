@@ -18,7 +18,9 @@ from runner.emulator.settings import FaultSpec
 RESPONSE_KINDS = ("throttle", "server-error", "unavailable", "drop")
 # Change how a slot swap goes; they apply only to slotsswap requests.
 SWAP_KINDS = ("conflict", "swap-fails", "slow-swap")
-KINDS = (*RESPONSE_KINDS, *SWAP_KINDS, "expired-token", "no-retry-after")
+# ARM refuses a write or an action (any request but a GET), with its own error body.
+REFUSAL_KINDS = ("scope-locked", "authorization-failed", "subscription-disabled")
+KINDS = (*RESPONSE_KINDS, *SWAP_KINDS, *REFUSAL_KINDS, "expired-token", "no-retry-after")
 DEFAULT_SLOW_SWAP_SECONDS = 10.0
 # The app a request is about: ARM's site path, or the Kudu stand-in's /_kudu/{rg}/{app}/.
 _APP_IN_PATH = re.compile(r"/providers/Microsoft\.Web/sites/([^/]+)|^/_kudu/[^/]+/([^/]+)", re.I)

@@ -101,6 +101,12 @@ class Emulator:
             body["resource_group"] = resource_group
         self.control("POST", "deploy", body)
 
+    def stop_slot(self, app: str, slot: str) -> None:
+        self.control("POST", "stop", {"app": app, "slot": slot})
+
+    def start_slot(self, app: str, slot: str) -> None:
+        self.control("POST", "start", {"app": app, "slot": slot})
+
     def add_fault(self, kind: str, count: int = 1, **options: Any) -> None:
         self.control("POST", "faults", {"kind": kind, "count": count, **options})
 

@@ -13,7 +13,9 @@ from typing import Any
 from runner.emulator.appservice.platform import AppService
 from runner.emulator.arm import errors
 from runner.emulator.arm.front_door import Arm, is_arm_path
+from runner.emulator.arm.lifecycle import LifecycleRoutes
 from runner.emulator.arm.publishing import PublishingRoutes
+from runner.emulator.arm.refusals import refusal
 from runner.emulator.arm.resourcelist import ResourceListRoutes
 from runner.emulator.arm.resources import cloud_metadata
 from runner.emulator.arm.siteconfig import SiteConfigRoutes
@@ -24,7 +26,7 @@ from runner.emulator.devops.routes import DevOps
 from runner.emulator.entra.actions import ActionsTokens, id_token_request_url
 from runner.emulator.entra.tenant import Entra
 from runner.emulator.entra.workload import MSI_PATH, Workload, oidc_request_uri
-from runner.emulator.faults import RESPONSE_KINDS, Fault, FaultBook
+from runner.emulator.faults import REFUSAL_KINDS, RESPONSE_KINDS, Fault, FaultBook
 from runner.emulator.monitor.recorder import MetricsTime, SiteMetrics
 from runner.emulator.monitor.routes import MetricsRoutes
 from runner.emulator.requestlog import RequestLog
@@ -98,9 +100,15 @@ class Emulator:
         self._arm_routes = Router()
         arm.add_routes(self._arm_routes)
         SlotSwapRoutes(
-            arm, self.faults, settings.swap_seconds, settings.retry_after, clock
+            arm,
+            self.faults,
+            settings.swap_seconds,
+            settings.retry_after,
+            clock,
+            settings.warmup_timeout,
         ).add_routes(self._arm_routes)
         SiteConfigRoutes(arm).add_routes(self._arm_routes)
+        LifecycleRoutes(arm).add_routes(self._arm_routes)
         ResourceListRoutes(arm).add_routes(self._arm_routes)
         MetricsRoutes(arm, self.metrics, clock).add_routes(self._arm_routes)
         publishing.add_routes(self._arm_routes)
@@ -181,6 +189,10 @@ class Emulator:
             if self.settings.arm_latency:
                 time.sleep(self.settings.arm_latency)
             self._arm.admit(request)
+            if request.method != "GET":  # a lock or a missing role refuses writes and actions
+                refused = self.faults.take(REFUSAL_KINDS, request.method, request.path)
+                if refused is not None:
+                    raise refusal(refused.kind, request.method, request.path)
             found = self._arm_routes.find(request.method, request.path)
             if found is None:
                 raise errors.arm_error(

@@ -79,6 +79,7 @@ class EmulatorSettings:
     apps: tuple[AppSeed, ...] = DEFAULT_APPS
     swap_seconds: float = 3.0
     retry_after: int | None = 1
+    warmup_timeout: float = 450.0  # how long a swap's warm-up waits for a starting app
     state_file: Path | None = None
     faults: tuple[FaultSpec, ...] = ()
     health_check_path: str | None = None

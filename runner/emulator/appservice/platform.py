@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from runner.emulator.appservice.health import parse_health
+from runner.emulator.appservice.health import judge, parse_health
 from runner.emulator.appservice.records import (
     App,
     Deployment,
@@ -40,12 +40,19 @@ class SiteView(NamedTuple):
     app_settings: dict[str, str]
     health_check_path: str | None
     request_number: int = 0  # this request's number among those the deployment served
+    state: str = "Running"  # the slot's: a stopped slot's site does not run the app
 
 
 class SwapPlan(NamedTuple):
     duration: float
     failure: str | None = None  # "worker-process": the swap-fails fault
     preserve_vnet: bool | None = None  # as the client sent it; recorded for inspection
+    warmup_timeout: float = 450.0  # how long the warm-up waits for a starting source
+
+
+# The app settings that steer the warm-up of a swap's source, as App Service reads them.
+PING_PATH = "WEBSITE_SWAP_WARMUP_PING_PATH"
+PING_STATUSES = "WEBSITE_SWAP_WARMUP_PING_STATUSES"
 
 
 class AppService:
@@ -120,6 +127,7 @@ class AppService:
                 replace(slot.deployment),
                 dict(slot.app_settings),
                 path if isinstance(path, str) and path else None,
+                state=slot.state,
             )
 
     def serve(self, app_key: tuple[str, str], slot_name: str) -> SiteView:
@@ -188,6 +196,16 @@ class AppService:
             self._changed()
             return app
 
+    def set_state(self, app: App, slot_name: str, state: str) -> None:
+        """`POST .../stop` or `.../start`; a started slot's app starts afresh (its warm-up)."""
+        with self._lock:
+            self._advance()
+            slot = app.slots[slot_name.lower()]
+            if state == "Running" and slot.state != "Running":
+                slot.deployment.started_at = self._clock()
+            slot.state = state
+            self._changed()
+
     def change(self, mutate: Callable[[], None], restarts: Slot | None = None) -> None:
         """Apply an edit to app or slot records (settings, config) and persist it; App Service
         restarts a slot whose app settings or connection strings change."""
@@ -216,9 +234,11 @@ class AppService:
             now = self._clock()
             if prepared is None:
                 self._prepare(app, source_slot, target_slot, now, preview=False)
-            # The platform pings the restarted source until it has started, then switches.
+            # The platform pings the restarted source until it has started (or the warm-up
+            # times out), then switches.
             started = source_slot.deployment
-            warm_at = max(now + plan.duration / 2, started.started_at + started.warmup_seconds)
+            ready_at = min(started.started_at + started.warmup_seconds, now + plan.warmup_timeout)
+            warm_at = max(now + plan.duration / 2, ready_at)
             operation = Operation(
                 id=str(uuid.uuid4()),
                 resource_group=app.resource_group,
@@ -273,20 +293,19 @@ class AppService:
             if app is None:
                 continue
             source = app.slots[operation.source.lower()]
-            if now >= operation.warmup_at and source.deployment.health == "broken":
-                self._fail(
-                    app,
-                    operation,
-                    operation.warmup_at,
-                    errors.cold_start_failed_body(app.name, source.name),
-                )
+            refused = None
+            if now >= operation.warmup_at and operation.warmup_path is None:
+                refused = _warm_up(app, source, operation)
                 changed = True
+            if refused is not None:
+                self._fail(app, operation, operation.warmup_at, *refused)
             elif now >= operation.due_at:
                 if operation.failure is not None:
                     self._fail(
                         app,
                         operation,
                         operation.due_at,
+                        400,
                         errors.worker_process_failed_body(app.name, source.name),
                     )
                 else:
@@ -326,10 +345,12 @@ class AppService:
             operation.due_at,
         )
 
-    def _fail(self, app: App, operation: Operation, at: float, body: dict[str, Any]) -> None:
+    def _fail(
+        self, app: App, operation: Operation, at: float, status: int, body: dict[str, Any]
+    ) -> None:
         if app.prepared is not None:
             self._restore_source(app, app.prepared, at)
-        operation.outcome, operation.status, operation.finished_at = "Failed", 400, at
+        operation.outcome, operation.status, operation.finished_at = "Failed", status, at
         operation.error = body
 
     def _prepare(self, app: App, source: Slot, target: Slot, at: float, *, preview: bool) -> None:
@@ -389,6 +410,35 @@ class AppService:
             app = app_from_json(raw)
             self._apps[app.key] = app
         self._operations = [Operation(**raw) for raw in data.get("operations", [])]
+
+
+def _warm_up(app: App, source: Slot, operation: Operation) -> tuple[int, dict[str, Any]] | None:
+    """The warm-up ping of the swap's source at `warmup_at`, as App Service sends it: to
+    WEBSITE_SWAP_WARMUP_PING_PATH (default /); any answer passes unless
+    WEBSITE_SWAP_WARMUP_PING_STATUSES lists the ones that do. Returns how the swap fails, if it
+    does: (status, App Service's body)."""
+    operation.warmup_path = source.app_settings.get(PING_PATH) or "/"
+    deployment = source.deployment
+    if source.state != "Running" or deployment.health == "broken":
+        return 417, errors.cold_start_failed_body(app.name, source.name)
+    verdict = judge(
+        deployment.health,
+        source.app_settings,
+        deployment.started_at,
+        deployment.warmup_seconds,
+        operation.warmup_at,
+    )
+    if not verdict.running:  # still starting when the warm-up gave up
+        return 400, errors.warm_up_timed_out_body(app.name, source.name)
+    operation.warmup_status = verdict.status
+    statuses = _statuses(source.app_settings.get(PING_STATUSES, ""))
+    if statuses and verdict.status not in statuses:
+        return 400, errors.warm_up_rejected_body(app.name, source.name)
+    return None
+
+
+def _statuses(text: str) -> set[int]:
+    return {int(part) for part in text.replace(" ", "").split(",") if part.isdigit()}
 
 
 def _prepared_conflict(app: App, prepared: PreparedSwap) -> Exception:

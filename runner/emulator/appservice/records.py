@@ -34,6 +34,7 @@ class Slot:
     connection_strings: dict[str, dict[str, str]]  # name -> {"value": ..., "type": ...}
     site_config: dict[str, Any]  # the writable part of config/web, in ARM's camelCase
     swap_status: dict[str, str] | None = None
+    state: str = "Running"  # or "Stopped" (`POST .../stop`): the site answers 403, no warm-up
     port: int = 0  # the slot site's own HTTPS port, assigned when its server starts
 
     @property
@@ -87,6 +88,8 @@ class Operation:
     error: dict[str, Any] | None = None
     name: str = "SwapSiteSlots"
     preserve_vnet: bool | None = None
+    warmup_path: str | None = None  # the path the warm-up pinged (WEBSITE_SWAP_WARMUP_PING_PATH)
+    warmup_status: int | None = None  # what it answered; None: no answer (a stopped slot)
 
     @property
     def app_key(self) -> tuple[str, str]:

@@ -71,11 +71,30 @@ def operation_in_progress(operation_id: str, created_at: float, operation: str) 
 
 
 def cold_start_failed_body(app: str, slot: str) -> dict[str, Any]:
+    """Sent with `417`: the warm-up got no answer (a stopped slot, an app that never started)."""
     message = (
         f"Cannot swap site slots for site '{app}' because the '{slot}' slot did not respond "
         "to http ping. (ColdStartFailed)"
     )
-    return app_service_body("BadRequest", message, "04154")
+    return app_service_body("ExpectationFailed", message, "04154")
+
+
+def warm_up_rejected_body(app: str, slot: str) -> dict[str, Any]:
+    """Sent with `400`: the warm-up's answer was not in WEBSITE_SWAP_WARMUP_PING_STATUSES."""
+    message = (
+        f"Cannot swap slots for site '{app}' because the application initialization in "
+        f"'{slot}' slot either took too long or failed."
+    )
+    return app_service_body("BadRequest", message, "04156")
+
+
+def warm_up_timed_out_body(app: str, slot: str) -> dict[str, Any]:
+    """Sent with `400`: the app was still starting when the warm-up gave up."""
+    message = (
+        f"Cannot swap slots for site '{app}' because the warmup requests to application in "
+        f"'{slot}' slot have timed out."
+    )
+    return app_service_body("BadRequest", message, "04157")
 
 
 def worker_process_failed_body(app: str, slot: str) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def site(subscription: str, app: App, slot: Slot, scm_host: str) -> dict[str, An
         "identity": _identity(),
         "properties": {
             "name": site_name(app, slot),
-            "state": "Running",
+            "state": slot.state,
             "hostNames": [host],
             "repositorySiteName": app.name,
             "usageState": "Normal",

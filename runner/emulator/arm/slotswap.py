@@ -24,12 +24,14 @@ class SlotSwapRoutes:
         swap_seconds: float,
         retry_after: int | None,
         clock: Callable[[], float],
+        warmup_timeout: float = 450.0,
     ) -> None:
         self._arm = arm
         self._faults = faults
         self._swap_seconds = swap_seconds
         self._retry_after = retry_after
         self._clock = clock
+        self._warmup_timeout = warmup_timeout
 
     def add_routes(self, router: Router) -> None:
         for base in (SITE, SLOT):
@@ -53,12 +55,12 @@ class SlotSwapRoutes:
         body: Any = request.json()
         vnet = body.get("preserveVnet") if isinstance(body, dict) else None
         preserve_vnet = vnet if isinstance(vnet, bool) else None
-        plan = SwapPlan(self._swap_seconds, preserve_vnet=preserve_vnet)
+        plan = SwapPlan(self._swap_seconds, None, preserve_vnet, self._warmup_timeout)
         fault = self._faults.take(("slow-swap", "swap-fails"), request.method, request.path)
         if fault is not None and fault.kind == "slow-swap":
-            plan = SwapPlan(fault.seconds, preserve_vnet=preserve_vnet)
+            plan = plan._replace(duration=fault.seconds)
         elif fault is not None:
-            plan = SwapPlan(self._swap_seconds, "worker-process", preserve_vnet)
+            plan = plan._replace(failure="worker-process")
         operation = self._arm.platform.start_swap(app, source, target, plan)
         return Response(202, b"", self._pending_headers(request, params, app, operation))
 

@@ -28,6 +28,11 @@ _NOT_STARTED = (
     b"(The emulator was told this version is broken.)</p></body></html>"
 )
 
+_STOPPED = (
+    b"<html><body><h1>Error 403 - This web app is stopped.</h1><p>The web app you have "
+    b"attempted to reach is currently stopped and does not accept any requests.</p></body></html>"
+)
+
 
 class SlotSites:
     """What the slot sites share: the platform, the metrics they feed, the routing dice."""
@@ -89,6 +94,8 @@ class SlotSites:
     def _serve(self, app: App, slot_name: str, request: Request) -> Response:
         view = self.platform.serve(app.key, slot_name)
         deployment = view.deployment
+        if view.state != "Running":
+            return Response(403, _STOPPED, {"Content-Type": "text/html"})
         verdict = judge(
             deployment.health,
             view.app_settings,
