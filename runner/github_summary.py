@@ -81,9 +81,9 @@ def _bars(unit: str, names: str, watched: list[float], baseline: list[float]) ->
         "```mermaid",
         "xychart-beta",
         f"  x-axis [{names}]",
-        f'  y-axis "{unit}" 0 --> {top:.1f}',
-        f"  bar [{', '.join(f'{v:.1f}' for v in watched)}]",
-        f"  bar [{', '.join(f'{v:.1f}' for v in baseline)}]",
+        f'  y-axis "{unit}" 0 --> {top:.2f}',
+        f"  bar [{', '.join(f'{v:.2f}' for v in watched)}]",
+        f"  bar [{', '.join(f'{v:.2f}' for v in baseline)}]",
         "```",
         "",
     ]

@@ -232,3 +232,24 @@ def test_a_canary_and_bake_are_drawn_in_the_summary_as_mermaid_charts(
         assert 'x-axis ["10 %", "50 %", "bake"]' in chart
         assert chart.count("  bar [") == 2
     assert "| 10 % to `staging` |" in step.summary  # the agent's table is there too
+
+
+def test_a_failed_canary_step_is_drawn_red_and_nothing_is_swapped(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    emulator = start_emulator(
+        "--swap-seconds", "0.3", "--metrics-minute-seconds", "0.25", "--seed", "7"
+    )
+    emulator.deploy(APP, "staging", "v2", health="flaky:20")
+    emulator.control("POST", "traffic", {"app": APP, "rate": 150, "seconds": 30})
+
+    step = run(emulator, tmp_path, **{**CANARY, "bake-minutes": "0"})
+
+    assert step.exit_code == 1, step.text
+    assert step.outputs["swap-outcome"] == "CanaryFailed"
+    assert "The canary stopped the swap: the step at 10 % failed" in step.errors[-1]
+    flow = re.findall(r"```mermaid\n(.*?)```", step.summary, re.DOTALL)[0]
+    assert 'step0["10 % to staging: failed"]:::bad' in flow, flow
+    assert 'outcome["CanaryFailed"]:::bad' in flow
+    assert "swap" not in flow.split("-->", 1)[1]  # no swap was sent
+    assert emulator.operations() == []
