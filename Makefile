@@ -35,6 +35,7 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.canary
 	$(PY) -m benchmarks.canary_judge
 	$(PY) -m benchmarks.canary_end_to_end
+	$(PY) -m benchmarks.action_start
 
 rehearse: $(BIN)/.installed
 	$(PY) -m runner.pipeline_templates.rehearsal
