@@ -253,3 +253,15 @@ def test_a_failed_canary_step_is_drawn_red_and_nothing_is_swapped(
     assert 'outcome["CanaryFailed"]:::bad' in flow
     assert "swap" not in flow.split("-->", 1)[1]  # no swap was sent
     assert emulator.operations() == []
+
+
+def test_a_cloud_named_by_its_resource_manager_alone_learns_its_authority_from_it(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.deploy(APP, "staging", "v2")
+
+    step = run(emulator, tmp_path, **{"environment": "azurestack", "authority-host": ""})
+
+    assert step.succeeded, step.text
+    assert any(c["path"] == "/metadata/endpoints" for c in emulator.requests())
+    assert emulator.serving(APP, "production") == "v2"
