@@ -68,11 +68,12 @@ class StepInputs:
         value = self.text(name)
         return default if value == "" else value.lower() == "true"
 
-    def required(self, name: str, alias: str = "") -> str:
-        value = self.text(name) or (self.text(alias) if alias else "")
+    def required(self, name: str) -> str:
+        value = self.text(name)
         if not value:
-            shown = self.name(name) + (f" (YAML: {alias})" if alias else "")
-            raise UserError(f"Input {shown} is required but empty. Set it in {self.where}.")
+            raise UserError(
+                f"Input {self.name(name)} is required but empty. Set it in {self.where}."
+            )
         return value
 
     def no_macro(self, name: str, value: str) -> None:
