@@ -36,6 +36,7 @@ bench: $(BIN)/.installed node_modules/.package-lock.json
 	$(PY) -m benchmarks.canary
 	$(PY) -m benchmarks.canary_judge
 	$(PY) -m benchmarks.canary_end_to_end
+	$(PY) -m benchmarks.action_start
 
 # The results tab's pictures in README.md and overview.md, taken by the browser test.
 .PHONY: pictures

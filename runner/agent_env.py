@@ -13,26 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from runner.additional_apps import (
-    lines_of,
-    parse_additional_apps,
-    refuse_what_several_apps_cannot_do,
-)
-from runner.agent_network import AgentNetwork, AgentProxy, load_client_certificate
-from runner.canary_inputs import CANARY_INPUTS, parse_bake, parse_canary
+from runner.agent_network import AGENT_WORDS, load_client_certificate
 from runner.connection import CLOUDS, Cloud, Connection, OidcSource, Scheme
 from runner.errors import UserError
-from runner.names import check_name
-from runner.request import (
-    DEFAULT_HEALTH_TIMEOUT_SECONDS,
-    DEFAULT_HEALTHY_AFTER,
-    PRODUCTION,
-    Action,
-    SafetyChecks,
-    SwapRequest,
-)
+from runner.network import NetworkSettings, Proxy
+from runner.request import SwapRequest
+from runner.step_inputs import REQUEST_INPUTS, StepInputs, read_request
 
-DEFAULT_TIMEOUT_MINUTES = 30.0
 AZURE_STACK = "azurestack"
 
 
@@ -42,7 +29,7 @@ class AgentTask:
     connection: Connection
     debug: bool
     temp_dir: str
-    network: AgentNetwork = field(default_factory=AgentNetwork)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     warnings: tuple[str, ...] = field(default=())
     results_tab_url: str = ""  # this run's "Swap Slots" tab, for the run summary to link
 
@@ -81,7 +68,8 @@ def read_agent_task(environ: Mapping[str, str]) -> AgentTask:
     """Reads and validates the step's inputs and its AzureRM service connection."""
     env = AgentEnvironment(environ)
     warnings: list[str] = []
-    request = _read_request(env, warnings)
+    texts = {name: env.get("INPUT_" + name) for name in REQUEST_INPUTS}
+    request = read_request(StepInputs(texts), warnings)
     connection = read_connection(env, _required(env, "ConnectedServiceName", "azureSubscription"))
     temp_dir = env.get("AGENT_TEMPDIRECTORY")
     return AgentTask(
@@ -116,7 +104,7 @@ def _results_tab_url(env: AgentEnvironment) -> str:
     return f"{base}/_build/results?buildId={build}&view={BUILD_TAB}" if build else ""
 
 
-def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:
+def read_agent_network(env: AgentEnvironment, temp_dir: str) -> NetworkSettings:
     """The agent's proxy and certificate settings (its --proxyurl, --sslcacert, ... options)."""
     ca_file = env.variable("Agent.CAInfo")
     if ca_file and not os.path.isfile(ca_file):
@@ -133,15 +121,16 @@ def read_agent_network(env: AgentEnvironment, temp_dir: str) -> AgentNetwork:
             env.variable("Agent.ClientCertArchive"),
             env.variable("Agent.ClientCertPassword"),
         )
-    return AgentNetwork(
+    return NetworkSettings(
         proxy=_read_proxy(env),
         ca_file=ca_file,
         client_certificate=certificate,
         temp_dir=temp_dir,
+        words=AGENT_WORDS,
     )
 
 
-def _read_proxy(env: AgentEnvironment) -> AgentProxy | None:
+def _read_proxy(env: AgentEnvironment) -> Proxy | None:
     url = env.variable("Agent.ProxyUrl")
     if not url:
         return None
@@ -174,7 +163,7 @@ def _read_proxy(env: AgentEnvironment) -> AgentProxy | None:
                 f"Agent.ProxyBypassList holds '{pattern}', which is not a regular expression "
                 f"({error}). Fix that line of the agent's .proxybypass file."
             ) from None
-    return AgentProxy(
+    return Proxy(
         url=f"{parts.scheme.lower()}://{parts.netloc}",
         username=env.variable("Agent.ProxyUsername"),
         password=env.variable("Agent.ProxyPassword"),
@@ -188,122 +177,6 @@ def _required(env: AgentEnvironment, name: str, alias: str = "") -> str:
         shown = f"{name}" + (f" (YAML: {alias})" if alias else "")
         raise UserError(f"Input {shown} is required but empty. Set it in the task's inputs.")
     return value
-
-
-def _read_request(env: AgentEnvironment, warnings: list[str]) -> SwapRequest:
-    action_text = env.input("Action") or Action.SWAP.value
-    actions = {a.value.lower(): a for a in Action}
-    if action_text.lower() not in actions:
-        names = ", ".join(f"'{a.value}'" for a in Action)
-        raise UserError(f"Action '{action_text}' is not one this task knows. Use one of: {names}.")
-    app = check_name("WebAppName", _required(env, "WebAppName"), "app")
-    group_text = env.input("ResourceGroupName")
-    group = check_name("ResourceGroupName", group_text, "resource group") if group_text else None
-    source = check_name("SourceSlot", _required(env, "SourceSlot"), "slot")
-    with_production = env.flag("SwapWithProduction", default=True)
-    target_text = env.input("TargetSlot")
-    if with_production:
-        if target_text and target_text.lower() != PRODUCTION:
-            # Microsoft's task ignores TargetSlot here; keep that, but never silently.
-            warnings.append(
-                f"TargetSlot is '{target_text}' but SwapWithProduction is true, so "
-                f"'{source}' is swapped into PRODUCTION, not into '{target_text}'. "
-                f"To swap with '{target_text}', set SwapWithProduction: false."
-            )
-        target = PRODUCTION
-    else:
-        if not target_text:
-            raise UserError(
-                "TargetSlot is empty while SwapWithProduction is false. "
-                "Name the slot to swap with, or set SwapWithProduction: true."
-            )
-        target = check_name("TargetSlot", target_text, "slot")
-    if source.lower() == target.lower():
-        raise UserError(
-            f"SourceSlot and the target are both '{source}' on app '{app}': a slot cannot be "
-            "swapped with itself. Set SourceSlot to the slot holding the new version "
-            "(e.g. staging)."
-        )
-    action = actions[action_text.lower()]
-    canary_texts = {name: env.input(name) for name in CANARY_INPUTS}
-    canary = parse_canary(action, target, canary_texts)
-    bake = parse_bake(action, target, canary_texts)
-    additional = lines_of(env.get("INPUT_AdditionalWebApps"), "AdditionalWebApps")
-    if additional:
-        refuse_what_several_apps_cannot_do("AdditionalWebApps", action, canary, bake)
-    return SwapRequest(
-        action=action,
-        app=app,
-        resource_group=group,
-        source_slot=source,
-        target_slot=target,
-        preserve_vnet=env.flag("PreserveVnet", default=False),
-        timeout_seconds=_timeout_minutes(env) * 60,
-        checks=_safety_checks(env),
-        canary=canary,
-        bake=bake,
-        additional_apps=parse_additional_apps(additional),
-    )
-
-
-def _safety_checks(env: AgentEnvironment) -> SafetyChecks:
-    path = env.input("HealthCheckPath")
-    if path and (path.lower().startswith(("http:", "https:")) or any(c.isspace() for c in path)):
-        raise UserError(
-            f"HealthCheckPath is '{path}': give a path on the app, such as /health "
-            "(the task probes it on each slot's own address)."
-        )
-    _no_macro("HealthCheckPath", path)
-    minutes = _minutes(
-        env,
-        "HealthCheckTimeoutInMinutes",
-        DEFAULT_HEALTH_TIMEOUT_SECONDS / 60,
-        "above 0 and up to 1440, e.g. 5 or 0.5",
-    )
-    after_text = env.input("HealthyAfter")
-    healthy_after = DEFAULT_HEALTHY_AFTER
-    if after_text:
-        healthy_after = int(after_text) if after_text.isdigit() else 0
-        if not 1 <= healthy_after <= 100:
-            raise UserError(
-                f"HealthyAfter is '{after_text}': give how many healthy answers in a row "
-                "are needed, from 1 to 100."
-            )
-    version = env.input("ExpectedVersion")
-    _no_macro("ExpectedVersion", version)
-    return SafetyChecks(
-        health_check_path=("/" + path.lstrip("/")) if path else None,
-        health_timeout_seconds=minutes * 60,
-        healthy_after=healthy_after,
-        expected_version=version or None,
-        rollback_on_failure=env.flag("RollbackOnFailure", default=True),
-    )
-
-
-def _no_macro(name: str, value: str) -> None:
-    if "$(" in value:
-        raise UserError(
-            f"{name} is '{value}': the pipeline variable in it was not defined, so the agent "
-            "passed it unexpanded. Define the variable or fix its name."
-        )
-
-
-def _timeout_minutes(env: AgentEnvironment) -> float:
-    return _minutes(env, "SwapTimeoutInMinutes", DEFAULT_TIMEOUT_MINUTES, "between 1 and 1440")
-
-
-def _minutes(env: AgentEnvironment, name: str, default: float, allowed: str) -> float:
-    """A number of minutes above 0 and up to a day; `default` when the input is empty."""
-    text = env.input(name)
-    if not text:
-        return default
-    try:
-        minutes = float(text)
-    except ValueError:
-        minutes = -1.0
-    if not 0 < minutes <= 24 * 60:
-        raise UserError(f"{name} is '{text}': give a number of minutes {allowed}.")
-    return minutes
 
 
 def read_connection(env: AgentEnvironment, connection_id: str) -> Connection:

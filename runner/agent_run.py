@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import traceback
 from collections.abc import Mapping
 from typing import Optional, TextIO
@@ -11,6 +10,7 @@ from runner.agent_env import read_agent_task, secrets_in
 from runner.app_report import AppReport
 from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
+from runner.log import route_sdk_logging
 from runner.outcome import Outcome
 from runner.outcome_report import report
 from runner.pipeline_log import PipelineLog, TaskResult
@@ -41,9 +41,8 @@ def run_agent_task(
         for warning in task.warnings:
             log.warning(warning)
         if debug:
-            _route_sdk_logging(log)
+            route_sdk_logging(log)
         web_apps = WebApps(task.connection, log, debug, task.network)
-        web_apps.probes.listen(record.heard)
         release_log = RecordingLog(log, record)
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         for line in task.network.describe():
@@ -54,6 +53,8 @@ def run_agent_task(
             from runner.set_plan import describe_additional_apps, plan_apps
 
             plans = plan_apps(task.request, web_apps, log)
+            for each in plans:
+                each.probes.listen(record.heard)
             plan = plans[0]
             describe_plan(plan, release_log)
             describe_additional_apps(plans, release_log)
@@ -61,6 +62,7 @@ def run_agent_task(
             result, apps = released.combined, released.apps
         else:
             plan = plan_swap(task.request, web_apps, log)
+            plan.probes.listen(record.heard)
             describe_plan(plan, release_log)
             result = release(plan, web_apps, release_log, cancellation)
     except UserError as error:
@@ -85,21 +87,3 @@ def run_agent_task(
     cancellation.stop_raising()
     canceled = cancellation.requested.is_set()
     return report(log, result, temp_dir, canceled, apps, record, request, tab_url)
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, log: PipelineLog) -> None:
-        super().__init__(logging.DEBUG)
-        self._log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._log.debug(f"{record.name}: {record.getMessage()}")
-
-
-def _route_sdk_logging(log: PipelineLog) -> None:
-    """With system.debug, show the SDK's request log (it redacts authorization headers)."""
-    for name in ("azure", "msal"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG if name == "azure" else logging.WARNING)
-        logger.addHandler(_LogHandler(log))
-        logger.propagate = False

@@ -30,12 +30,12 @@ from azure.mgmt.core.policies import (
 )
 
 from runner import __version__
-from runner.agent_network import AgentNetwork, network_failure
 from runner.azure_errors import azure_code, azure_message
 from runner.connection import Connection
 from runner.credentials import RegisteringCredential, credential_for
 from runner.errors import UserError
 from runner.log import Log
+from runner.network import NetworkSettings, network_failure
 
 
 class CallFailure(Enum):
@@ -73,13 +73,13 @@ class ArmPipeline:
         log: Log,
         debug: bool = False,
         transport: Any = None,
-        network: Optional[AgentNetwork] = None,
+        network: Optional[NetworkSettings] = None,
     ) -> None:
         self.connection = connection
-        self.network = network or AgentNetwork()
+        self.network = network or NetworkSettings()
         self._log = log
         self._debug = debug
-        # requests through the agent's proxy and certificates, unless a test gives a transport.
+        # requests through the host's proxy and certificates, unless a test gives a transport.
         self._transport = transport
         self._client: Optional[ARMPipelineClient[HttpRequest, HttpResponse]] = None
         self._credential: Optional[RegisteringCredential] = None
@@ -150,7 +150,7 @@ class ArmPipeline:
                 raise self.credential_error(error) from None
             except ServiceRequestError as error:
                 failure = network_failure(error, self.network)
-                if failure is not None:  # the agent's network settings: retrying cannot help
+                if failure is not None:  # the host's network settings: retrying cannot help
                     raise failure from None
                 raise AzureCallError(CallFailure.NOT_SENT, f"{what}: {error}") from None
             except ServiceResponseError as error:

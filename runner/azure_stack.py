@@ -7,14 +7,14 @@ from typing import Any
 
 import requests
 
-from runner.agent_network import AgentNetwork, network_failure
 from runner.connection import Cloud
 from runner.errors import UserError
+from runner.network import NetworkSettings, network_failure
 
 METADATA_API_VERSION = "2015-01-01"
 
 
-def discover_endpoints(cloud: Cloud, network: AgentNetwork) -> Cloud:
+def discover_endpoints(cloud: Cloud, network: NetworkSettings) -> Cloud:
     """`cloud` with `authentication.loginEndpoint` and `authentication.audiences[0]` of its ARM."""
     url = f"{cloud.arm_url}metadata/endpoints?api-version={METADATA_API_VERSION}"
     fill_in = (

@@ -15,6 +15,8 @@ class Scheme(Enum):
     WORKLOAD_IDENTITY = "WorkloadIdentityFederation"
     MANAGED_IDENTITY = "ManagedServiceIdentity"
     DEVELOPER_LOGIN = "the developer's Azure login"
+    GITHUB_OIDC = "OpenID Connect (GitHub Actions)"
+    AZURE_CLI = "the Azure CLI session (azure/login)"
 
 
 class Cloud(NamedTuple):
@@ -89,6 +91,14 @@ class OidcSource:
 
 
 @dataclass(frozen=True)
+class ActionsTokenSource:
+    """Where a GitHub Actions job gets its OIDC token (`permissions: id-token: write`)."""
+
+    request_url: str  # ACTIONS_ID_TOKEN_REQUEST_URL
+    request_token: str = field(repr=False)  # ACTIONS_ID_TOKEN_REQUEST_TOKEN
+
+
+@dataclass(frozen=True)
 class Connection:
     """Everything needed to authenticate to one subscription. Secrets are in `secrets`."""
 
@@ -101,6 +111,7 @@ class Connection:
     client_secret: str = field(default="", repr=False)
     certificate_pem: str = field(default="", repr=False)
     oidc: Optional[OidcSource] = field(default=None, repr=False)
+    actions_oidc: Optional[ActionsTokenSource] = field(default=None, repr=False)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -108,4 +119,6 @@ class Connection:
         values = [self.client_secret, self.certificate_pem]
         if self.oidc is not None:
             values.append(self.oidc.system_access_token)
+        if self.actions_oidc is not None:
+            values.append(self.actions_oidc.request_token)
         return tuple(v for v in values if v)

@@ -8,10 +8,10 @@ import requests
 from azure import identity
 from azure.core.pipeline.transport import RequestsTransport
 
-from runner.agent_network import AgentNetwork, network_failure
-from runner.connection import Connection, OidcSource, Scheme
+from runner.connection import ActionsTokenSource, Connection, OidcSource, Scheme
 from runner.errors import UserError
 from runner.log import Log
+from runner.network import NetworkSettings, network_failure
 
 
 class RegisteringCredential:
@@ -33,11 +33,11 @@ class RegisteringCredential:
 
 
 def credential_for(
-    connection: Connection, log: Log, network: AgentNetwork
+    connection: Connection, log: Log, network: NetworkSettings
 ) -> RegisteringCredential:
     """Builds the azure-identity credential for `connection`; no network call yet."""
     cloud = connection.cloud
-    # Entra (and the managed identity endpoint) through the agent's proxy and certificates.
+    # Entra (and the managed identity endpoint) through the host's proxy and certificates.
     transport = RequestsTransport(session=network.session(), session_owner=False)
     options: dict[str, Any] = {"authority": cloud.authority, "transport": transport}
     if not cloud.is_known_public_authority:
@@ -66,6 +66,18 @@ def credential_for(
             lambda: _pipeline_oidc_token(oidc, log, network),
             **options,
         )
+    elif scheme is Scheme.GITHUB_OIDC:
+        assert connection.actions_oidc is not None
+        source = connection.actions_oidc
+        inner = identity.ClientAssertionCredential(
+            connection.tenant_id,
+            connection.client_id,
+            lambda: _actions_oidc_token(source, log, network),
+            **options,
+        )
+    elif scheme is Scheme.AZURE_CLI:
+        # `az account get-access-token` in a child process: azure/login's session, its cloud.
+        inner = identity.AzureCliCredential(tenant_id=connection.tenant_id)
     elif scheme is Scheme.MANAGED_IDENTITY:
         inner = identity.ManagedIdentityCredential(
             client_id=connection.client_id or None, transport=transport
@@ -75,7 +87,7 @@ def credential_for(
     return RegisteringCredential(inner, log)
 
 
-def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: AgentNetwork) -> str:
+def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: NetworkSettings) -> str:
     """Asks Azure DevOps for this job's OIDC token for the service connection."""
     url = oidc.request_uri.rstrip("/")
     try:
@@ -104,6 +116,39 @@ def _pipeline_oidc_token(oidc: OidcSource, log: Log, network: AgentNetwork) -> s
             f"Azure DevOps did not issue an OIDC token for service connection "
             f"'{oidc.service_connection_id}' (HTTP {response.status_code}). Check that the "
             "connection uses workload identity federation and that this pipeline may use it."
+        )
+    log.add_secret(token)
+    return str(token)
+
+
+ACTIONS_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects of a federated credential
+
+
+def _actions_oidc_token(source: ActionsTokenSource, log: Log, network: NetworkSettings) -> str:
+    """Asks the GitHub Actions runtime for this job's OIDC token, for Entra's token exchange."""
+    url = source.request_url
+    try:
+        with network.session() as session:
+            response = session.get(
+                url,
+                params={"audience": ACTIONS_AUDIENCE},
+                headers={"Authorization": "Bearer " + source.request_token},
+                timeout=30,
+            )
+    except requests.RequestException as error:
+        raise network_failure(error, network) or UserError(
+            f"Could not reach GitHub for the job's OIDC token ({url.split('?')[0]}): {error}"
+        ) from None
+    token: Optional[str] = None
+    if response.ok:
+        try:
+            token = response.json().get("value")
+        except (ValueError, AttributeError):
+            token = None
+    if not token:
+        raise UserError(
+            f"GitHub did not issue an OIDC token for this job (HTTP {response.status_code}). "
+            "Check that the job has `permissions: id-token: write`."
         )
     log.add_secret(token)
     return str(token)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from runner.outcome import TaskResult
 
 
 class Log(Protocol):
@@ -24,6 +28,38 @@ class Log(Protocol):
     def progress(self, percent: int, text: str) -> None: ...
 
     def set_output(self, name: str, value: str) -> None: ...
+
+
+class StepLog(Log, Protocol):
+    """The log a step's outcome is reported to: its summary page and its result too."""
+
+    issues: int  # warnings and errors so far
+
+    def upload_summary(self, path: str) -> None: ...
+
+    def add_attachment(self, kind: str, name: str, path: str) -> None: ...
+
+    def mask(self, text: str) -> str: ...
+
+    def complete(self, result: TaskResult, message: str) -> None: ...
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.DEBUG)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._log.debug(f"{record.name}: {record.getMessage()}")
+
+
+def route_sdk_logging(log: Log) -> None:
+    """With debug on, show the SDK's request log (it redacts authorization headers)."""
+    for name in ("azure", "msal"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if name == "azure" else logging.WARNING)
+        logger.addHandler(_LogHandler(log))
+        logger.propagate = False
 
 
 class SecretMask:

@@ -6,6 +6,16 @@ from collections.abc import Sequence
 from enum import Enum
 
 
+class TaskResult(Enum):
+    """How the step ends, in the agent's words (`task.complete result=`); a GitHub step
+    succeeds or fails by its exit code."""
+
+    SUCCEEDED = "Succeeded"
+    SUCCEEDED_WITH_ISSUES = "SucceededWithIssues"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
 class Outcome(Enum):
     """The `SwapOutcome` output variable: what Azure did to one app, and what the checks found."""
 

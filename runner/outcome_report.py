@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Optional
 
 from runner.app_report import AppReport
-from runner.outcome import Outcome
-from runner.pipeline_log import PipelineLog, TaskResult
+from runner.log import StepLog
+from runner.outcome import Outcome, TaskResult
 from runner.report.record import RunRecord
 from runner.request import SwapRequest
 
@@ -48,7 +48,7 @@ def task_result(result: AppReport, canceled: bool) -> TaskResult:
 
 
 def report(
-    log: PipelineLog,
+    log: StepLog,
     result: AppReport,
     temp_dir: str,
     canceled: bool,
@@ -81,7 +81,7 @@ def report(
 
 
 def attach_report(
-    log: PipelineLog,
+    log: StepLog,
     record: RunRecord,
     result: AppReport,
     apps: Sequence[AppReport],
@@ -107,7 +107,7 @@ def attach_report(
 
 
 def upload_summary(
-    log: PipelineLog, results: Sequence[AppReport], temp_dir: str, tab_url: str = ""
+    log: StepLog, results: Sequence[AppReport], temp_dir: str, tab_url: str = ""
 ) -> None:
     """The run's summary page: a link to the results tab, then one section per app."""
     lines: list[str] = []

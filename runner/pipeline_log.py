@@ -9,17 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from enum import Enum
 from typing import Optional, TextIO
 
 from runner.log import SecretMask
-
-
-class TaskResult(Enum):
-    SUCCEEDED = "Succeeded"
-    SUCCEEDED_WITH_ISSUES = "SucceededWithIssues"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
+from runner.outcome import TaskResult as TaskResult
 
 
 def escape_data(value: str) -> str:

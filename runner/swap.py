@@ -85,7 +85,9 @@ def plan_swap(request: SwapRequest, web_apps: WebApps, log: Log) -> SwapPlan:
     for warning in preflight.warnings if preflight is not None else ():
         log.warning(warning)
     warm_up = preflight.warm_up if preflight is not None else None
-    return SwapPlan(request, source, target, production.url, found, web_apps.probes, ahead, warm_up)
+    # The slots' own sites, through the same network settings as ARM.
+    probes = SlotProbes(web_apps.network.session())
+    return SwapPlan(request, source, target, production.url, found, probes, ahead, warm_up)
 
 
 def describe_plan(plan: SwapPlan, log: Log) -> None:

@@ -118,10 +118,11 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
     try:
         request, connection = _parse(args)
         web_apps = WebApps(connection, log, args.debug)
-        web_apps.probes.listen(record.heard)
         recording = RecordingLog(log, record)
         if request.additional_apps:
             plans = plan_apps(request, web_apps, log)
+            for each in plans:
+                each.probes.listen(record.heard)
             describe_plan(plans[0], recording)
             describe_additional_apps(plans, recording)
             released = release_set(plans, web_apps, recording, cancellation)
@@ -129,6 +130,7 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
             urls = [each.production_url for each in plans]
         else:
             plan = plan_swap(request, web_apps, log)
+            plan.probes.listen(record.heard)
             describe_plan(plan, recording)
             result = release(plan, web_apps, recording, cancellation)
             urls = [plan.production_url]

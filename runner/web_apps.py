@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Any, NamedTuple, Optional
 
 from runner import app_service_requests as requests_to
-from runner.agent_network import AgentNetwork
 from runner.arm_pipeline import (
     ArmPipeline,
     AzureCallError,
@@ -22,7 +21,7 @@ from runner.azure_errors import azure_message
 from runner.connection import Connection
 from runner.errors import UserError
 from runner.log import Log
-from runner.probes import SlotProbes
+from runner.network import NetworkSettings
 from runner.request import PRODUCTION, SlotRef
 
 __all__ = [
@@ -101,12 +100,11 @@ class WebApps:
         connection: Connection,
         log: Log,
         debug: bool = False,
-        network: Optional[AgentNetwork] = None,
+        network: Optional[NetworkSettings] = None,
     ) -> None:
         self.connection = connection
-        self.network = network or AgentNetwork()
+        self.network = network or NetworkSettings()
         self.arm = ArmPipeline(connection, log, debug, network=self.network)
-        self.probes = SlotProbes(self.network.session())  # the slots' own sites, same network
 
     def authenticate(self) -> None:
         """Gets a token now, so a wrong credential fails before anything else is tried."""

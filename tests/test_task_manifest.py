@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from runner.step_inputs import REQUEST_INPUTS
+
 ROOT = Path(__file__).resolve().parent.parent
 TASK = json.loads((ROOT / "task.json").read_text(encoding="utf-8"))
 EXTENSION = json.loads((ROOT / "vss-extension.json").read_text(encoding="utf-8"))
@@ -144,10 +146,13 @@ def test_restrictions_allow_the_summary_and_only_the_outputs() -> None:
 
 
 def test_every_input_the_runner_reads_is_declared() -> None:
-    read = set()
+    read = set(REQUEST_INPUTS)  # agent_env reads each as INPUT_<name>
     for path in (ROOT / "runner").glob("agent_*.py"):
         read |= set(re.findall(r'env\.(?:input|flag)\(\s*"(\w+)"', path.read_text("utf-8")))
-    assert read, "the runner reads no inputs?"
+    read |= set(
+        re.findall(r'_required\(env, "(\w+)"', (ROOT / "runner" / "agent_env.py").read_text())
+    )
+    assert "ConnectedServiceName" in read, "the runner reads no connection?"
     assert read <= set(INPUTS), read - set(INPUTS)
 
 

@@ -23,6 +23,7 @@ from runner.emulator.arm.slotswap import SlotSwapRoutes
 from runner.emulator.certificates import Pki, ensure_pki
 from runner.emulator.control import PREFIX, Control
 from runner.emulator.devops.routes import DevOps
+from runner.emulator.entra.actions import ActionsTokens, id_token_request_url
 from runner.emulator.entra.tenant import Entra
 from runner.emulator.entra.workload import MSI_PATH, Workload, oidc_request_uri
 from runner.emulator.faults import REFUSAL_KINDS, RESPONSE_KINDS, Fault, FaultBook
@@ -34,8 +35,10 @@ from runner.emulator.server import HttpsServer, tls_context
 from runner.emulator.settings import (
     ARM_AUDIENCE,
     CLIENT_ID,
+    DEFAULT_ACTIONS_RUNTIME_TOKEN,
     FEDERATION_ISSUER,
     FEDERATION_SUBJECT,
+    GITHUB_SUBJECT,
     MSI_CLIENT_ID,
     SERVICE_CONNECTION_ID,
     SUBSCRIPTION_ID,
@@ -89,6 +92,7 @@ class Emulator:
         Workload(
             entra, self.pki, settings.system_access_token, settings.msi_header, clock
         ).add_routes(self._public)
+        ActionsTokens(self.pki, DEFAULT_ACTIONS_RUNTIME_TOKEN, clock).add_routes(self._public)
         self._public.add("GET", "/metadata/endpoints", self._metadata)
         publishing.add_kudu_routes(self._public)
 
@@ -157,6 +161,9 @@ class Emulator:
             "service_connection_id": SERVICE_CONNECTION_ID,
             "federated_issuer": FEDERATION_ISSUER,
             "federated_subject": FEDERATION_SUBJECT,
+            "actions_id_token_request_url": id_token_request_url(self.url),
+            "actions_id_token_request_token": DEFAULT_ACTIONS_RUNTIME_TOKEN,
+            "github_federated_subject": GITHUB_SUBJECT,
             "msi_endpoint": self.url.rstrip("/") + MSI_PATH,
             "msi_header": self.settings.msi_header,
             "msi_client_id": MSI_CLIENT_ID,

@@ -30,6 +30,11 @@ ARM_AUDIENCE = "https://management.core.windows.net/"
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 FEDERATION_ISSUER = f"https://vstoken.dev.azure.com/{ORGANIZATION_ID}"
 FEDERATION_SUBJECT = f"sc://{ORGANIZATION}/{PROJECT}/{SERVICE_CONNECTION_NAME}"
+# GitHub Actions: a job of contoso/contoso-web bound to its `production` environment.
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_REPOSITORY = "contoso/contoso-web"
+GITHUB_SUBJECT = f"repo:{GITHUB_REPOSITORY}:environment:production"
+DEFAULT_ACTIONS_RUNTIME_TOKEN = "emulator-actions-runtime-token"
 LOCATION = "West Europe"
 
 DEFAULT_RESOURCE_GROUP = "rg-swap-demo"

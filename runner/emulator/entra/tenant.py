@@ -2,7 +2,8 @@
 
 The service principal can prove itself with its secret, with the emulator-issued client
 certificate (a signed client assertion), or with a federated token from the emulator's Azure
-DevOps OIDC endpoint (workload identity federation). Errors carry Entra's AADSTS codes and text.
+DevOps OIDC endpoint (workload identity federation) or its GitHub Actions one. Errors carry
+Entra's AADSTS codes and text.
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ from runner.emulator.settings import (
     FEDERATION_AUDIENCE,
     FEDERATION_ISSUER,
     FEDERATION_SUBJECT,
+    GITHUB_ISSUER,
+    GITHUB_SUBJECT,
     SERVICE_PRINCIPAL_OBJECT_ID,
     TENANT_ID,
 )
 from runner.emulator.wire import HttpError, Params, Request, Response
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# The service principal's federated credentials: (issuer, subject, audience).
+FEDERATED_CREDENTIALS = (
+    (FEDERATION_ISSUER, FEDERATION_SUBJECT, FEDERATION_AUDIENCE),
+    (GITHUB_ISSUER, GITHUB_SUBJECT, FEDERATION_AUDIENCE),
+)
 
 
 class Entra:
@@ -332,11 +340,7 @@ class Entra:
     def _check_federated_assertion(self, jwt: tokens.Jwt) -> None:
         self._check_signed_and_current(jwt, self._pki.signing_key.public_key(), "")
         claims = jwt.claims
-        if (claims.get("iss"), claims.get("sub"), claims.get("aud")) != (
-            FEDERATION_ISSUER,
-            FEDERATION_SUBJECT,
-            FEDERATION_AUDIENCE,
-        ):
+        if (claims.get("iss"), claims.get("sub"), claims.get("aud")) not in FEDERATED_CREDENTIALS:
             raise self._error(
                 400,
                 "invalid_request",
