@@ -229,7 +229,9 @@ def test_managed_identity_endpoint_refuses_a_wrong_header(emulator: Emulator) ->
 
 
 def test_no_client_asked_for_public_instance_discovery(emulator: Emulator) -> None:
-    # Runs last in this module: every credential above was configured for a private authority.
+    # Every credential of this module is configured for a private authority; one signs in here
+    # too, as pytest-xdist may run this test on a worker where no other test of it ran.
+    secret_credential(emulator).get_token(emulator.arm_scope)
     paths = [entry["path"].lower() for entry in emulator.requests()]
 
     assert any(path.endswith("/oauth2/v2.0/token") for path in paths)
