@@ -2,7 +2,7 @@
 
 action.yml is a composite action: the runner fetches this repository, the action installs
 action-requirements.txt with pip into a folder that actions/cache keeps per runner image, Python
-and version, then runs `python -m runner.github_action`. This prints, against the emulator:
+and version, then runs `python -m runner.github.action`. This prints, against the emulator:
 
   install   pip install --target of the three packages (a cache miss: the first job, or a new
             version), from this machine's package index; a hosted runner reaches PyPI
@@ -71,7 +71,7 @@ def one_run(
     env["PYTHONPATH"] = os.pathsep.join([str(action), str(packages)])
     started_wall, started = time.time(), time.monotonic()
     done = subprocess.run(
-        [python, "-s", "-m", "runner.github_action"],
+        [python, "-s", "-m", "runner.github.action"],
         env=env,
         cwd=step,
         capture_output=True,

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.agent.local_agent import agent_environment, start_task
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import agent_environment, start_task
 
 APP = "contoso-web"
 STEP_SECONDS = 2.0

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from benchmarks.canary_judge import Cell, Outcome, Release, run_new
+from runner.agent.local_agent import AgentLog, agent_environment, start_task
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import AgentLog, agent_environment, start_task
 from runner.request import Tolerance
 
 APP = "contoso-web"

@@ -7,7 +7,7 @@ Azure Monitor's per-minute Requests, Http5xx and HttpResponseTime of both, each 
 published 1 to 3 minutes after it ends (drawn per release). User requests arrive at random
 (Poisson); each fails at the version's rate; response times are log-normal (median 50 ms).
 
-- **new**: runner.traffic_verdict's SequentialJudge, fed what TrafficWatch would feed it
+- **new**: runner.release.traffic_verdict's SequentialJudge, fed what TrafficWatch would feed it
   (side_of, ProbeTally, Counts), with the default tolerance (1 point of 5xx, 2 times and 50 ms
   slower, MinRequests 100) and the canary's false-alarm budget of 1 %.
 - **today**: the rule it replaces (1.2.0): at the end of each step, the slot's 5xx rate in the
@@ -36,11 +36,11 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, Optional
 
+from runner.azure.slot_metrics import Counts, MinutePoint
 from runner.probes import Probe
+from runner.release.traffic_verdict import FALSE_ALARM_RATE, ProbeTally, SequentialJudge, side_of
+from runner.release.traffic_watch import planned_looks, probe_interval
 from runner.request import Tolerance
-from runner.slot_metrics import Counts, MinutePoint
-from runner.traffic_verdict import FALSE_ALARM_RATE, ProbeTally, SequentialJudge, side_of
-from runner.traffic_watch import planned_looks, probe_interval
 
 STEPS = (10, 50)
 STEP_SECONDS = 300.0

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import requests
 
+from runner.agent.local_agent import agent_environment, start_task
 from runner.cancellation import Cancellation
 from runner.emulator.process import Emulator, start_emulator
-from runner.health_gate import HealthRules, wait_until_healthy
-from runner.local_agent import agent_environment, start_task
 from runner.probes import SlotProbes
-from runner.terminal_log import TerminalLog
+from runner.release.health_gate import HealthRules, wait_until_healthy
+from runner.terminal.terminal_log import TerminalLog
 
 APP = "contoso-web"
 SWAP_SECONDS = 3.0

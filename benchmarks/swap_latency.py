@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks.cold_swap import SDK_SCRIPT
+from runner.agent.local_agent import agent_environment, run_task
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import agent_environment, run_task
 
 APP, GROUP = "contoso-web", "rg-swap-demo"
 

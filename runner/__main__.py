@@ -11,7 +11,7 @@ import threading
 # them only delays the swap. Collection resumes once the task is under way.
 gc.disable()
 
-from runner.agent_run import run_agent_task  # noqa: E402
+from runner.agent.run import run_agent_task  # noqa: E402
 from runner.cancellation import Cancellation  # noqa: E402
 
 GC_PAUSE_SECONDS = 2.0

@@ -242,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("swap", "preview"):
         from runner.request import Action
-        from runner.terminal_run import TerminalSwap, run_terminal_swap
+        from runner.terminal.run import TerminalSwap, run_terminal_swap
 
         action = Action(PREVIEW_STEPS[args.step]) if args.command == "preview" else Action.SWAP
 
@@ -279,7 +279,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cancellation,
         )
     if args.command == "route":
-        from runner.terminal_run import TerminalRoute, run_terminal_route
+        from runner.terminal.run import TerminalRoute, run_terminal_route
 
         return run_terminal_route(
             TerminalRoute(

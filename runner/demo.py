@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
+from runner.agent.local_agent import agent_environment, parse_command, start_task
 from runner.emulator.process import Emulator, start_emulator
-from runner.local_agent import agent_environment, parse_command, start_task
 from runner.rehearse import rehearse_on_emulator
 from runner.report.document import REPORT_KIND
 from runner.report.page import write_report_page

@@ -1,11 +1,12 @@
 """How this host reaches the outside world (proxy, CA bundle, client certificate), applied to
 every client: a value each host fills from its own settings.
 
-The agent's come from its variables (`Agent.ProxyUrl`, `Agent.CAInfo`, ...: `runner.agent_env`),
-a GitHub runner's from the job's environment (`HTTPS_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`:
-`runner.github_env`). Every HTTP client of the task (azure-identity, the ARM pipeline, an OIDC
-token request, the probes of the slots' sites) sends through a `requests.Session` made here, so
-each one honours them the same way, as Microsoft's tasks do through azure-pipelines-task-lib.
+The agent's come from its variables (`Agent.ProxyUrl`, `Agent.CAInfo`, ...:
+`runner.agent.environment`), a GitHub runner's from the job's environment (`HTTPS_PROXY`,
+`NO_PROXY`, `REQUESTS_CA_BUNDLE`: `runner.github.environment`). Every HTTP client of the task
+(azure-identity, the ARM pipeline, an OIDC token request, the probes of the slots' sites) sends
+through a `requests.Session` made here, so each one honours them the same way, as Microsoft's
+tasks do through azure-pipelines-task-lib.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from runner.local_agent import (
+from runner.agent.local_agent import (
     SCHEMES,
     AgentLog,
     Command,

@@ -98,9 +98,9 @@ class StepRun:
 
 
 def start_step(env: dict[str, str]) -> subprocess.Popen[str]:
-    """The step's process: what `exec "$PYTHON" -m runner.github_action` leaves running."""
+    """The step's process: what `exec "$PYTHON" -m runner.github.action` leaves running."""
     return subprocess.Popen(
-        [sys.executable, "-m", "runner.github_action"],
+        [sys.executable, "-m", "runner.github.action"],
         env=env,
         cwd=env["GITHUB_WORKSPACE"],
         stdin=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from runner.local_agent import AgentLog
+from runner.agent.local_agent import AgentLog
 
 CONNECTION_ID = "5e1ec7ed-0000-4000-8000-00000000a2a5"
 

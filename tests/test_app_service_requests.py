@@ -1,6 +1,6 @@
 """The task's own ARM requests are the requests azure-mgmt-web sends for the same calls.
 
-`runner.app_service_requests` keeps azure-mgmt-web off the task's start-up path; this checks,
+`runner.azure.app_service_requests` keeps azure-mgmt-web off the task's start-up path; this checks,
 call by call against the emulator, that nothing was lost: the same method, path, api-version and
 body as the reference SDK, through the same ARM pipeline policies.
 """
@@ -20,11 +20,11 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import CsmSlotEntity, SiteConfig, SiteConfigResource
 
-from runner import app_service_requests as build
-from runner.arm_pipeline import ArmPipeline
-from runner.connection import Cloud, Connection, Scheme
+from runner.azure import app_service_requests as build
+from runner.azure.arm_pipeline import ArmPipeline
+from runner.azure.connection import Cloud, Connection, Scheme
 from runner.request import SlotRef
-from runner.terminal_log import TerminalLog
+from runner.terminal.terminal_log import TerminalLog
 from tests.emulator_process import Emulator, emulator_for_sdk, secret_credential
 
 GROUP, APP = "rg-swap-demo", "contoso-web"

@@ -38,7 +38,7 @@ from typing import Any, Optional
 import pytest
 import requests
 
-from runner.local_agent import AgentLog
+from runner.agent.local_agent import AgentLog
 from tests.emulator_process import Emulator, start_emulator
 from tests.ms_task_agent import MsTask, run_step
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner.github_env import ACTION_INPUTS, SIGN_IN_INPUTS
+from runner.github.environment import ACTION_INPUTS, SIGN_IN_INPUTS
 from tests.github_runner import action_inputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def test_the_action_runs_its_step_with_each_input_as_the_runner_names_it() -> No
     action = yaml.safe_load((REPO / "action.yml").read_text("utf-8"))
     steps = action["runs"]["steps"]
     swap = next(step for step in steps if step.get("id") == "swap")
-    assert swap["run"] == 'exec "$PYTHON" -m runner.github_action'
+    assert swap["run"] == 'exec "$PYTHON" -m runner.github.action'
     for name in action["inputs"]:
         assert swap["env"]["INPUT_" + name.upper()] == f"${{{{ inputs.{name} }}}}"
     for output in ("swap-outcome", "production-url", "source-slot-url"):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.connection import CLOUDS, Scheme
+from runner.azure.connection import CLOUDS, Scheme
 from runner.errors import UserError
-from runner.github_env import read_action_step
+from runner.github.environment import read_action_step
 from tests.github_runner import action_inputs
 
 OIDC = {

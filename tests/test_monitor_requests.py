@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.mgmt.monitor import MonitorManagementClient
 
-from runner import monitor_requests as build
-from runner.app_service_requests import slot_path
+from runner.azure import monitor_requests as build
+from runner.azure.app_service_requests import slot_path
 from runner.request import SlotRef
 from tests.emulator_process import Emulator, emulator_for_sdk, secret_credential
 from tests.test_app_service_requests import Recorder, our_pipeline, transport

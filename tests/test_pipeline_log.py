@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from runner.pipeline_log import PipelineLog, TaskResult, format_command
+from runner.agent.pipeline_log import PipelineLog, TaskResult, format_command
 from tests.agent import AgentLog, parse_command
 
 AWKWARD = [

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+from runner.agent.local_agent import AgentJob, AgentLog, start_task, upload_attachments
 from runner.emulator.process import Emulator
 from runner.emulator.process import start_emulator as start_emulator_process
-from runner.local_agent import AgentJob, AgentLog, start_task, upload_attachments
 from runner.report.page import report_page
 from tests.agent import agent_environment, read_until, run_task
 

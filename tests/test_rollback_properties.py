@@ -20,7 +20,7 @@ from typing import Any, Optional
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner import local_agent
+from runner.agent import local_agent
 from runner.emulator.process import Emulator, start_emulator
 from runner.outcome import Outcome, set_outcome
 from tests.agent import AgentLog, agent_environment

@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 
+from runner.agent.local_agent import AgentJob, upload_attachments
 from runner.emulator.process import Emulator
-from runner.local_agent import AgentJob, upload_attachments
 from tests.agent import AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator
 

@@ -12,8 +12,8 @@ import pytest
 from azure.mgmt.web.models import StringDictionary
 
 from runner.emulator.process import Emulator
+from runner.release.swap_failures import FAILURES, explain, failure_of
 from runner.request import SlotRef
-from runner.swap_failures import FAILURES, explain, failure_of
 from tests.agent import AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator
 from tests.emulator_process import web_client

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runner import local_agent
+from runner.agent import local_agent
 from runner.emulator.process import Emulator
 from tests.agent import AgentLog, agent_environment, run_task
 from tests.conftest import StartEmulator

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from runner import verdict_statistics as stats
+from runner.azure.slot_metrics import NO_COUNTS
 from runner.probes import Probe
+from runner.release import verdict_statistics as stats
+from runner.release.traffic_verdict import ERRORS, SLOWNESS, ProbeTally, SequentialJudge, side_of
 from runner.request import Tolerance
-from runner.slot_metrics import NO_COUNTS
-from runner.traffic_verdict import ERRORS, SLOWNESS, ProbeTally, SequentialJudge, side_of
 
 
 def restricted_by_search(

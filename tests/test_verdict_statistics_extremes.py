@@ -1,4 +1,4 @@
-"""The verdict's statistics (runner/verdict_statistics.py) at the extremes the emulator's
+"""The verdict's statistics (runner/release/verdict_statistics.py) at the extremes the emulator's
 scenarios produce (a version 300 ms slower than sub-millisecond answers, as steady as a sleep;
 all or none of the requests failing): a z score for any evidence, never an error."""
 
@@ -9,7 +9,7 @@ from statistics import StatisticsError
 
 import pytest
 
-from runner.verdict_statistics import (
+from runner.release.verdict_statistics import (
     LARGEST_Z,
     excess_error_z,
     minutes_slower_z,

@@ -577,7 +577,7 @@ def test_the_precompiler_writes_bytecode_the_task_then_uses(
     missing = [str(p) for p in bytecode if not p.exists()]
     assert not missing, missing
     written = {p: p.stat().st_mtime_ns for p in bytecode}
-    subprocess.run([python, "-S", "-c", "import runner.agent_run"], env=env, check=True)
+    subprocess.run([python, "-S", "-c", "import runner.agent.run"], env=env, check=True)
     # Python rewrites bytecode it does not accept: the task took these as its own.
     assert {p: p.stat().st_mtime_ns for p in bytecode} == written
 

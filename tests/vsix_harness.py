@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from filelock import FileLock
 
-from runner.local_agent import AgentLog, agent_environment
+from runner.agent.local_agent import AgentLog, agent_environment
 from tests.agent_releases import AGENT_CURRENT, AgentRelease
 from tools import node_runtimes
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Protocol
 
-from runner.local_agent import agent_environment, parse_command, run_task
+from runner.agent.local_agent import agent_environment, parse_command, run_task
 
 from . import runtime
 from .errors import TemplateError

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from runner import __version__
-from runner.app_report import AppReport, SlotVersion
+from runner.release.app_report import AppReport, SlotVersion
 from runner.report.record import RunRecord, SentProbe, iso
 from runner.report.traffic_sections import traffic_sections
 from runner.request import SwapRequest

@@ -16,10 +16,10 @@ from runner.report.record import Phase, iso
 from runner.request import SwapRequest, Tolerance
 
 if TYPE_CHECKING:  # only a canary's or a bake's run loads these
-    from runner.bake import BakeResult
-    from runner.canary import CanaryStep
-    from runner.traffic_verdict import Side
-    from runner.traffic_watch import ProbeCount, SpanResult
+    from runner.release.bake import BakeResult
+    from runner.release.canary import CanaryStep
+    from runner.release.traffic_verdict import Side
+    from runner.release.traffic_watch import ProbeCount, SpanResult
 
 Section = dict[str, Any]
 BASELINE_MINUTES = 10  # of the old version's, drawn beside the bake's

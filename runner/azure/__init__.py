@@ -1,0 +1,1 @@
+"""Azure: the pipeline to Resource Manager, the requests, web apps, metrics, sign-in."""

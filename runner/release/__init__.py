@@ -1,0 +1,1 @@
+"""The release: plan, gate, canary, swap, verification, bake, swap back, the outcome."""

@@ -1,0 +1,1 @@
+"""A terminal: the swap-slots command's swap and route, and their log."""
