@@ -146,12 +146,11 @@ def test_restrictions_allow_the_summary_and_only_the_outputs() -> None:
 
 
 def test_every_input_the_runner_reads_is_declared() -> None:
-    read = set(REQUEST_INPUTS)  # agent_env reads each as INPUT_<name>
-    for path in (ROOT / "runner").glob("agent_*.py"):
+    read = set(REQUEST_INPUTS)  # the agent's environment reader reads each as INPUT_<name>
+    for path in (ROOT / "runner" / "agent").glob("*.py"):
         read |= set(re.findall(r'env\.(?:input|flag)\(\s*"(\w+)"', path.read_text("utf-8")))
-    read |= set(
-        re.findall(r'_required\(env, "(\w+)"', (ROOT / "runner" / "agent_env.py").read_text())
-    )
+    environment = (ROOT / "runner" / "agent" / "environment.py").read_text(encoding="utf-8")
+    read |= set(re.findall(r'_required\(env, "(\w+)"', environment))
     assert "ConnectedServiceName" in read, "the runner reads no connection?"
     assert read <= set(INPUTS), read - set(INPUTS)
 
