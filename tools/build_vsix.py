@@ -134,7 +134,8 @@ def stage_runner(destination: Path, entry_points: tuple[str, ...]) -> list[str]:
 
 def record_startup_modules(python_dir: Path, index: dict[str, Any]) -> list[str]:
     """Writes `startup-modules.txt`: the task's modules, in the order `python -m runner` imports
-    them (so in the order it needs their bytecode), as this Python imports them from the stage."""
+    them (so in the order it needs their bytecode), as this Python imports them from the stage;
+    then the run's report, which every run imports at its end."""
     here = sysconfig.get_platform()
     minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
     entries = [
@@ -156,6 +157,9 @@ def record_startup_modules(python_dir: Path, index: dict[str, Any]) -> list[str]
         "        started.append(name)\n"
         "sys.meta_path.insert(0, Note())\n"
         "import runner.__main__\n"
+        # Imported by every run that planned a swap, at its end (the report for the tab): listed
+        # last, so the spare cores compile it first and the run's end finds its bytecode.
+        "import runner.report.document\n"
         "for name in started:\n"
         "    if (getattr(sys.modules.get(name), '__file__', None) or '').startswith(sys.argv[1]):\n"
         "        print(name)\n"
