@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Optional, TextIO
 
 from runner.agent.environment import read_agent_task, secrets_in
@@ -13,10 +13,10 @@ from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
 from runner.log import route_sdk_logging
 from runner.outcome import Outcome
-from runner.release.app_release import release
+from runner.release.app_release import plan_and_release
 from runner.release.app_report import AppReport
 from runner.release.outcome_report import report
-from runner.release.swap import SwapPlan, describe_plan, plan_swap
+from runner.release.swap import SwapPlan
 from runner.report.record import RecordingLog, RunRecord
 
 
@@ -47,24 +47,16 @@ def run_agent_task(
         log.info(f"Connecting to {task.connection.cloud.arm_url} ({task.connection.scheme.value}).")
         for line in task.network.describe():
             log.info(line)
-        if task.request.additional_apps:
-            # Loaded only here: a one-app swap starts without the set's modules.
-            from runner.release.release_set import release_set
-            from runner.release.set_plan import describe_additional_apps, plan_apps
 
-            plans = plan_apps(task.request, web_apps, log)
+        def planned(plans: Sequence[SwapPlan]) -> None:
+            nonlocal plan
+            plan = plans[0]
             for each in plans:
                 each.probes.listen(record.heard)
-            plan = plans[0]
-            describe_plan(plan, release_log)
-            describe_additional_apps(plans, release_log)
-            released = release_set(plans, web_apps, release_log, cancellation)
-            result, apps = released.combined, released.apps
-        else:
-            plan = plan_swap(task.request, web_apps, log)
-            plan.probes.listen(record.heard)
-            describe_plan(plan, release_log)
-            result = release(plan, web_apps, release_log, cancellation)
+
+        result, apps = plan_and_release(
+            task.request, web_apps, log, release_log, cancellation, planned
+        )
     except UserError as error:
         result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
     except AzureCallError as error:

@@ -32,23 +32,7 @@ def deploy_version(
         body["error_percent"] = error_percent
     if resource_group:
         body["resource_group"] = resource_group
-    request = urllib.request.Request(
-        url.rstrip("/") + "/_emulator/deploy",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    context = ssl.create_default_context(cafile=ca_cert)
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=10) as response:
-            result: dict[str, Any] = json.loads(response.read())
-            return result
-    except urllib.error.HTTPError as error:
-        raise DeployFailed(
-            f"The emulator refused: {error.read().decode(errors='replace')}"
-        ) from None
-    except (urllib.error.URLError, OSError) as error:
-        raise DeployFailed(f"Cannot reach the emulator at {url}: {error}") from None
+    return _post(url, ca_cert, "deploy", body)
 
 
 def set_slot_state(
@@ -58,8 +42,13 @@ def set_slot_state(
     body: dict[str, Any] = {"app": app, "slot": slot}
     if resource_group:
         body["resource_group"] = resource_group
+    return _post(url, ca_cert, action, body)
+
+
+def _post(url: str, ca_cert: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POSTs `body` to the emulator's control API; its answer, or DeployFailed saying why not."""
     request = urllib.request.Request(
-        url.rstrip("/") + f"/_emulator/{action}",
+        url.rstrip("/") + f"/_emulator/{route}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",

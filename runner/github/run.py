@@ -15,10 +15,10 @@ from runner.github.summary import summary_markdown
 from runner.github.workflow_log import WorkflowLog
 from runner.log import route_sdk_logging
 from runner.outcome import Outcome, TaskResult
-from runner.release.app_release import release
+from runner.release.app_release import plan_and_release
 from runner.release.app_report import AppReport
 from runner.release.outcome_report import task_result
-from runner.release.swap import SwapPlan, describe_plan, plan_swap
+from runner.release.swap import SwapPlan
 
 
 def run_action_step(
@@ -43,20 +43,12 @@ def run_action_step(
         log.info(f"Connecting to {step.connection.cloud.arm_url} ({step.connection.scheme.value}).")
         for line in step.network.describe():
             log.info(line)
-        if step.request.additional_apps:
-            from runner.release.release_set import release_set
-            from runner.release.set_plan import describe_additional_apps, plan_apps
 
-            plans = plan_apps(step.request, web_apps, log)
+        def planned(plans: Sequence[SwapPlan]) -> None:
+            nonlocal plan
             plan = plans[0]
-            describe_plan(plan, log)
-            describe_additional_apps(plans, log)
-            released = release_set(plans, web_apps, log, cancellation)
-            result, apps = released.combined, released.apps
-        else:
-            plan = plan_swap(step.request, web_apps, log)
-            describe_plan(plan, log)
-            result = release(plan, web_apps, log, cancellation)
+
+        result, apps = plan_and_release(step.request, web_apps, log, log, cancellation, planned)
     except UserError as error:
         result = AppReport(Outcome.NOT_STARTED, str(error) + " Nothing was changed in Azure.")
     except AzureCallError as error:

@@ -6,6 +6,7 @@ Whatever happens, the report says what Azure did and what each slot serves at th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Optional
@@ -19,12 +20,40 @@ from runner.release.app_report import AppReport, SlotVersion, report_for, senten
 from runner.release.health_gate import HealthCheck, HealthRules, wait_until_healthy
 from runner.release.pre_swap_reads import health_rules
 from runner.release.preview import cancel_preview, show_differences, start_preview
-from runner.release.swap import SwapPlan, SwapResult, swap_slots
-from runner.request import Action
+from runner.release.swap import SwapPlan, SwapResult, describe_plan, plan_swap, swap_slots
+from runner.request import Action, SwapRequest
 
 if TYPE_CHECKING:
     from runner.release.bake import BakeResult
     from runner.release.canary import CanaryStep
+
+
+def plan_and_release(
+    request: SwapRequest,
+    web_apps: WebApps,
+    log: Log,
+    release_log: Log,
+    cancellation: Cancellation,
+    planned: Callable[[Sequence[SwapPlan]], None],
+) -> tuple[AppReport, tuple[AppReport, ...]]:
+    """What every host runs: the plan (of each app), then the release; `planned` hears the plans
+    before anything changes (a host's report listens to their probes). Returns the result and,
+    with AdditionalWebApps, each app's."""
+    if not request.additional_apps:
+        plan = plan_swap(request, web_apps, log)
+        planned([plan])
+        describe_plan(plan, release_log)
+        return release(plan, web_apps, release_log, cancellation), ()
+    # Loaded only here: a one-app swap starts without the set's modules.
+    from runner.release.release_set import release_set
+    from runner.release.set_plan import describe_additional_apps, plan_apps
+
+    plans = plan_apps(request, web_apps, log)
+    planned(plans)
+    describe_plan(plans[0], release_log)
+    describe_additional_apps(plans, release_log)
+    released = release_set(plans, web_apps, release_log, cancellation)
+    return released.combined, released.apps
 
 
 def release(plan: SwapPlan, web_apps: WebApps, log: Log, cancellation: Cancellation) -> AppReport:

@@ -19,6 +19,7 @@ rate, however often it is looked at.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Optional
 
@@ -101,12 +102,7 @@ class Side(NamedTuple):
 
     @property
     def probe_median_ms(self) -> Optional[float]:
-        times = sorted(self.probe_seconds)
-        if not times:
-            return None
-        middle = len(times) // 2
-        median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
-        return 1000.0 * median
+        return median_ms(self.probe_seconds)
 
     @property
     def response_ms(self) -> Optional[float]:
@@ -133,6 +129,16 @@ class Side(NamedTuple):
 
     def describe(self) -> str:
         return f"{self.label}: {self.errors_text()}; response time {self.times_text()}"
+
+
+def median_ms(seconds: Sequence[float]) -> Optional[float]:
+    """The median of times in seconds, in milliseconds; None without any."""
+    times = sorted(seconds)
+    if not times:
+        return None
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return 1000.0 * median
 
 
 def side_of(label: str, metrics: Counts, probes: ProbeTally, counted: bool) -> Side:

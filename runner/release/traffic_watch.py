@@ -27,6 +27,7 @@ from runner.release.traffic_verdict import (
     ProbeTally,
     SequentialJudge,
     Side,
+    median_ms,
     side_of,
 )
 from runner.request import SlotRef
@@ -74,9 +75,8 @@ class ProbeCount(NamedTuple):
 
 
 def probe_count(records: list[ProbeRecord]) -> ProbeCount:
-    times = sorted(record.seconds for record in records)
-    median = 1000.0 * times[len(times) // 2] if times else None
-    return ProbeCount(len(records), sum(record.failed for record in records), median)
+    failed = sum(record.failed for record in records)
+    return ProbeCount(len(records), failed, median_ms([r.seconds for r in records]))
 
 
 class SpanResult(NamedTuple):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
@@ -17,12 +17,10 @@ from runner.cancellation import Cancellation, StopNow
 from runner.errors import UserError
 from runner.names import check_name
 from runner.outcome import TaskResult
-from runner.release.app_release import release
+from runner.release.app_release import plan_and_release
 from runner.release.app_report import AppReport
 from runner.release.outcome_report import task_result
-from runner.release.release_set import release_set
-from runner.release.set_plan import describe_additional_apps, plan_apps
-from runner.release.swap import describe_plan, plan_swap
+from runner.release.swap import SwapPlan
 from runner.report.record import RecordingLog, RunRecord
 from runner.request import PRODUCTION, Action, SafetyChecks, SlotRef, SwapRequest
 from runner.terminal.terminal_log import TerminalLog
@@ -119,21 +117,14 @@ def run_terminal_swap(args: TerminalSwap, cancellation: Cancellation) -> int:
         request, connection = _parse(args)
         web_apps = WebApps(connection, log, args.debug)
         recording = RecordingLog(log, record)
-        if request.additional_apps:
-            plans = plan_apps(request, web_apps, log)
+        urls: list[str] = []
+
+        def planned(plans: Sequence[SwapPlan]) -> None:
+            urls.extend(each.production_url for each in plans)
             for each in plans:
                 each.probes.listen(record.heard)
-            describe_plan(plans[0], recording)
-            describe_additional_apps(plans, recording)
-            released = release_set(plans, web_apps, recording, cancellation)
-            result, apps = released.combined, released.apps
-            urls = [each.production_url for each in plans]
-        else:
-            plan = plan_swap(request, web_apps, log)
-            plan.probes.listen(record.heard)
-            describe_plan(plan, recording)
-            result = release(plan, web_apps, recording, cancellation)
-            urls = [plan.production_url]
+
+        result, apps = plan_and_release(request, web_apps, log, recording, cancellation, planned)
     except (UserError, AzureCallError) as error:
         log.error(f"{error} Nothing was changed in Azure.")
         return 1
