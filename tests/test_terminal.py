@@ -148,15 +148,16 @@ def test_route_sets_and_removes_a_slots_share_of_production_traffic(emulator: Em
 
 
 def test_a_canary_from_a_terminal_stops_a_flaky_version(emulator: Emulator) -> None:
-    # Failing half its requests: this emulator publishes no metrics minute within the canary's
-    # 5 s, so the task's own probes (a dozen a step) are the evidence, and they show it.
+    # Failing half its requests: this emulator publishes no metrics minute within the canary, so
+    # the task's own probes are the evidence. 12 s steps give them about 60 a step; a dozen (2.4 s
+    # steps) was sometimes too little evidence to be sure on a loaded machine.
     emulator.deploy(APP, "staging", "v2", health="flaky:50")
     emulator.control("POST", "traffic", {"app": APP, "rate": 60, "seconds": 20})
 
     done = swap_slots(
         emulator,
         "--app", APP, "--source", "staging", "--health-check-path", "/health",
-        "--healthy-after", "1", "--traffic-steps", "10,50", "--step-minutes", "0.04",
+        "--healthy-after", "1", "--traffic-steps", "10,50", "--step-minutes", "0.2",
         "--min-requests", "5",
     )  # fmt: skip
 
